@@ -1,0 +1,128 @@
+"""Default settings. A clinic overrides them in instance/config.py or as INTAKE_<NAME>."""
+
+from datetime import timedelta
+
+# The clinic. No clinic is built in: these are placeholders a clinic replaces.
+CLINIC_NAME = "The Pain Clinic"
+CLINIC_PHONE = "(555) 555-0100"
+CLINIC_TIMEZONE = "America/New_York"
+#: Where an unprefixed phone number is from (ISO 3166 region).
+PHONE_REGION = "US"
+#: Crisis lines shown on every page and the support page (US numbers by default).
+EMERGENCY_NUMBER = "911"
+CRISIS_LINE = "988"
+
+#: Minutes the questionnaire takes, as told on the first page.
+INTAKE_MINUTES = 25
+#: How long a resume link works, from when it is made.
+RESUME_LINK_DAYS = 7
+#: Wrong dates of birth before a resume link is locked.
+RESUME_MAX_FAILURES = 5
+#: A patient session ends after this long without a request (the draft stays saved).
+PATIENT_IDLE_TIMEOUT = timedelta(hours=4)
+
+#: Addresses told (without health information) that an urgent draft is waiting.
+URGENT_NOTIFY_TO: list[str] = []
+#: Mail is sent only when MAIL_SERVER is set; the sender is neutral.
+MAIL_SERVER = None
+MAIL_DEFAULT_SENDER = "no-reply@clinic.invalid"
+
+#: Licensed instruments a clinic may switch off (questionnaire.md, licence notes).
+STOP_BANG_ENABLED = True
+DAST10_ENABLED = True
+
+#: Base URL of the FHIR canonical for the Questionnaire resource.
+FHIR_BASE_URL = "https://clinic.invalid/fhir"
+
+# Security. The secret key lives in instance/secret_key (see models.ensure_secret_key).
+MAX_CONTENT_LENGTH = 1024 * 1024
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+#: Set True in production (served over HTTPS): cookies then travel only over TLS.
+SESSION_COOKIE_SECURE = False
+#: Set True in production to redirect HTTP to HTTPS and send HSTS.
+FORCE_HTTPS = False
+#: The patient's CSRF token lives as long as the patient session; expiry is also
+#: handled by re-rendering the page with what was posted.
+WTF_CSRF_TIME_LIMIT = int(PATIENT_IDLE_TIMEOUT.total_seconds())
+SQLALCHEMY_ECHO = False
+#: Seconds SQLite waits for a write lock before the request is answered with 503.
+SQLITE_BUSY_TIMEOUT = 5
+
+BABEL_DEFAULT_LOCALE = "en"
+BABEL_DEFAULT_TIMEZONE = "UTC"
+LANGUAGES = ("en", "es")
+
+#: Patient-facing copy, per language. Every default is awaiting the clinic's clinical
+#: review until the clinic replaces it (README lists them). Placeholders: {minutes},
+#: {clinic_name}, {clinic_phone}, {reference}, {crisis_line}, {emergency_number}.
+PATIENT_COPY = {
+    "landing": {
+        "en": (
+            "This questionnaire helps the clinic's doctors learn about your pain and your "
+            "health before a visit. It takes about {minutes} minutes. Your answers are "
+            "saved after every page, so you can stop and come back. It does not diagnose "
+            "any condition, and a doctor will review your answers."
+        ),
+    },
+    "side_effects": {
+        "en": (
+            "If your doctor recommends ketamine infusions: common side effects include "
+            "nausea or vomiting, dizziness or light-headedness, blurred or double vision, "
+            "headache, tiredness or drowsiness, mild hallucinations or vivid dreams, a "
+            "faster heartbeat or higher blood pressure, and mood changes. They are usually "
+            "mild and pass within a few hours or days. Rarely, more serious effects such as "
+            "seizures or allergic reactions can happen. The clinic monitors you during "
+            "every infusion."
+        ),
+    },
+    "visit": {
+        "en": (
+            "If your doctor recommends ketamine infusions, each visit usually takes about "
+            "6 hours (about 4 hours of infusion and 2 hours of recovery), and some patients "
+            "later have maintenance infusions every 6–8 weeks."
+        ),
+    },
+    "privacy": {
+        "en": (
+            "Your answers are stored securely by {clinic_name} and are read only by the "
+            "clinic's care team. They are used to prepare for your visit."
+        ),
+    },
+    "crisis": {
+        "en": (
+            "Thank you for telling us. Your answers are not read right away. If you are "
+            "thinking about hurting yourself, or might act on these thoughts, please get "
+            "help now: call or text **{crisis_line}** (Suicide & Crisis Lifeline, free, 24 "
+            "hours a day), or call **{emergency_number}** if you are in danger. You can "
+            "also call the clinic at {clinic_phone} during office hours. You can go on "
+            "with the questionnaire when you are ready."
+        ),
+        "es": (
+            "Gracias por decírnoslo. Sus respuestas no se leen de inmediato. Si está "
+            "pensando en hacerse daño, o podría actuar según estos pensamientos, busque "
+            "ayuda ahora: llame o envíe un mensaje de texto al **{crisis_line}** (Línea de "
+            "Prevención del Suicidio y Crisis, gratis, las 24 horas; para español, oprima "
+            "2), o llame al **{emergency_number}** si está en peligro. También puede llamar "
+            "a la clínica al {clinic_phone} en horario de oficina. Puede continuar con el "
+            "cuestionario cuando esté listo o lista."
+        ),
+    },
+    "adults_only": {
+        "en": (
+            "This questionnaire is for adults (18 and over). Please ask a parent or "
+            "guardian to call the clinic at {clinic_phone}."
+        ),
+    },
+    "confirmation": {
+        "en": (
+            "Thank you. Your answers have been sent to the clinic. Your reference is "
+            "{reference}. A member of the clinic's team will review them and contact you. "
+            "Your answers are not read right away: if you need help urgently, call "
+            "{emergency_number} (or call or text {crisis_line} in a mental-health crisis)."
+        ),
+    },
+}
+#: Copy keys (per language) the clinic has signed off; everything else is shown as the
+#: default and listed in the README as awaiting clinical review.
+PATIENT_COPY_REVIEWED: tuple[str, ...] = ()

@@ -1,0 +1,459 @@
+"""WTForms classes built from the questionnaire definition (field names are item ids)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField, Field, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField,
+)
+from wtforms.utils import unset_value
+from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from intake import questionnaire as q
+
+CM_PER_INCH = Decimal("2.54")
+KG_PER_POUND = Decimal("0.45359237")
+MONTHS = (
+    _l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"),
+    _l("July"), _l("August"), _l("September"), _l("October"), _l("November"), _l("December"),
+)
+
+
+def one_decimal(value: Decimal) -> float:
+    """Half-up to one decimal, as stored for converted heights and weights."""
+    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+
+
+class AnswerField(Field):
+    """A field for one questionnaire item; ``answer`` is what gets stored (None = skipped)."""
+
+    item: q.Item
+
+    @property
+    def answer(self) -> Any:
+        return self.data
+
+    def answer_or_raw(self) -> Any:
+        """The value a condition sees before validation (a choice's code, a list, …)."""
+        try:
+            return self.answer
+        except (ValueError, TypeError):
+            return self.data
+
+
+class CompositeField(AnswerField):
+    """An item entered in several boxes named ``<id>-<part>`` (spec §1)."""
+
+    parts: tuple[str, ...] = ()
+
+    def process(self, formdata: Any, data: Any = None, extra_filters: Any = None) -> None:
+        self.process_errors = []
+        self.raw_data = []
+        self.values = dict.fromkeys(self.parts, "")
+        self.data = None
+        if formdata is not None:
+            self.values = {p: formdata.get(f"{self.name}-{p}", "").strip() for p in self.parts}
+            self.raw_data = [v for v in self.values.values() if v]
+            if self.raw_data:
+                try:
+                    self.data = self.combine()
+                except ValueError as error:
+                    self.process_errors.append(str(error.args[0]))
+        elif data is not None and data is not unset_value:
+            self.data = data
+            self.values = self.split(data)
+
+    def combine(self) -> Any:
+        raise NotImplementedError
+
+    def split(self, value: Any) -> dict[str, str]:
+        raise NotImplementedError
+
+    def part_id(self, part: str) -> str:
+        return f"{self.id}-{part}"
+
+    @property
+    def first_id(self) -> str:
+        return self.part_id(self.parts[0])
+
+
+def _whole(text: str, message: Any) -> int:
+    if not text.isdigit() or not text.isascii():
+        raise ValidationError(message)
+    return int(text)
+
+
+class DateField(CompositeField):
+    parts = ("month", "day", "year")
+    kind = "date"
+
+    def combine(self) -> str:
+        message = _l("Enter a real date, for example 3 15 1980.")
+        if not all(self.values.values()):
+            raise ValidationError(_l("Enter the month, the day and the year."))
+        month, day, year = (_whole(self.values[p], message) for p in self.parts)
+        if year < 1000:
+            raise ValidationError(_l("Enter the year with 4 digits, for example 1980."))
+        try:
+            return dt.date(year, month, day).isoformat()
+        except ValueError:
+            raise ValidationError(message) from None
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None or self.process_errors:
+            return
+        date = dt.date.fromisoformat(self.data)
+        if date > self.reference:
+            raise ValidationError(_l("The date must be today or in the past."))
+        if self.item.id == "dob" and q.age_on(date, self.reference) > 120:
+            raise ValidationError(_l("Please check the year of birth."))
+
+    def split(self, value: str) -> dict[str, str]:
+        return {"year": value[:4], "month": str(int(value[5:7])), "day": str(int(value[8:10]))}
+
+
+class MonthField(CompositeField):
+    parts = ("month", "year")
+    kind = "month"
+
+    def combine(self) -> str:
+        if not all(self.values.values()):
+            raise ValidationError(_l("Choose the month and enter the year."))
+        message = _l("Enter a real month and year, for example June 2022.")
+        month, year = (_whole(self.values[p], message) for p in self.parts)
+        if not 1 <= month <= 12 or year < 1900:
+            raise ValidationError(message)
+        return f"{year:04d}-{month:02d}"
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is not None and not self.process_errors \
+                and self.data > self.reference.strftime("%Y-%m"):
+            raise ValidationError(_l("The month must be this month or earlier."))
+
+    def split(self, value: str) -> dict[str, str]:
+        return {"year": value[:4], "month": str(int(value[5:7]))}
+
+
+def _decimal(text: str, message: Any) -> Decimal:
+    try:
+        number = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise ValidationError(message) from None
+    if not number.is_finite() or number < 0:
+        raise ValidationError(message)
+    return number
+
+
+class HeightField(CompositeField):
+    """Feet and inches, or centimetres; stored in cm to one decimal."""
+
+    parts = ("ft", "in", "cm")
+    kind = "height"
+
+    def combine(self) -> float:
+        message = _l("Enter your height as numbers, in feet and inches or in centimeters.")
+        if self.values["cm"]:
+            cm = _decimal(self.values["cm"], message)
+        else:
+            feet = _decimal(self.values["ft"] or "0", message)
+            inches = _decimal(self.values["in"] or "0", message)
+            cm = (feet * 12 + inches) * CM_PER_INCH
+        height = one_decimal(cm)
+        if not 50 <= height <= 250:
+            raise ValidationError(_l("Please check your height (between 50 and 250 cm, "
+                                "or 1 ft 8 in and 8 ft 2 in)."))
+        return height
+
+    def split(self, value: float) -> dict[str, str]:
+        return {"ft": "", "in": "", "cm": f"{value:g}"}
+
+
+class WeightField(CompositeField):
+    """Pounds or kilograms; stored in kg to one decimal."""
+
+    parts = ("lb", "kg")
+    kind = "weight"
+
+    def combine(self) -> float:
+        message = _l("Enter your weight as a number, in pounds or in kilograms.")
+        if self.values["kg"]:
+            kg = _decimal(self.values["kg"], message)
+        else:
+            kg = _decimal(self.values["lb"], message) * KG_PER_POUND
+        weight = one_decimal(kg)
+        if not 20 <= weight <= 350:
+            raise ValidationError(_l("Please check your weight (between 20 and 350 kg, "
+                                "or 44 and 771 pounds)."))
+        return weight
+
+    def split(self, value: float) -> dict[str, str]:
+        return {"lb": "", "kg": f"{value:g}"}
+
+
+class TextField(StringField, AnswerField):
+    """One line of text: trimmed, limited, control characters refused."""
+
+    kind = "text"
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None:
+            return
+        problem = q.text_problem(self.item, self.data)
+        if problem:
+            raise ValidationError(_l(problem, max=self.item.max_length or 0,
+                                lines=self.item.max_lines or 0))
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        self.data = q.normalise_text(valuelist[0]) if valuelist else None
+
+
+class LongTextField(TextAreaField, TextField):
+    kind = "text_multiline"
+
+
+class PhoneField(TextField):
+    """A phone number as the patient writes it, stored in E.164."""
+
+    kind = "phone"
+
+    def pre_validate(self, form: Any) -> None:
+        super().pre_validate(form)
+        if self.data is None:
+            return
+        try:
+            number = phonenumbers.parse(self.data, current_app.config["PHONE_REGION"])
+        except phonenumbers.NumberParseException:
+            number = None
+        if number is None or not phonenumbers.is_valid_number(number):
+            raise ValidationError(_l("Enter a phone number we can call, for example (305) 555-0100."))
+        self.e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+    @property
+    def answer(self) -> str | None:
+        return getattr(self, "e164", None) if self.data is not None else None
+
+    def _value(self) -> str:
+        if self.data and q.E164.match(self.data):
+            number = phonenumbers.parse(self.data)
+            if phonenumbers.region_code_for_number(number) == current_app.config["PHONE_REGION"]:
+                return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        return self.data or ""
+
+
+class EmailField(TextField):
+    kind = "email"
+
+    def pre_validate(self, form: Any) -> None:
+        super().pre_validate(form)
+        if self.data is not None and not q.email_ok(self.data):
+            raise ValidationError(_l("Enter an email address like name@example.com."))
+
+
+class WholeNumberField(TextField):
+    """A number typed in a box; whole where the item says so, within its range."""
+
+    kind = "number"
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is None:
+            return
+        high = q.upper_bound(self.item, self.reference)
+        message = _l("Enter a number from %(low)s to %(high)s.",
+                     low=f"{self.item.minimum:g}", high=f"{high:g}")
+        text = self.data.replace(",", "")
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValidationError(message) from None
+        if not number.is_finite():
+            raise ValidationError(message)
+        if self.item.whole and number != number.to_integral_value():
+            raise ValidationError(_l("Enter a whole number, without decimals."))
+        if not self.item.minimum <= number <= high:
+            raise ValidationError(message)
+        self.number = int(number) if self.item.whole else float(number)
+
+    @property
+    def answer(self) -> int | float | None:
+        return getattr(self, "number", None) if self.data is not None else None
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+    def process_data(self, value: Any) -> None:
+        self.data = None if value is None else str(value)
+
+
+class ChoiceField(RadioField, AnswerField):
+    """Radio buttons: yes/no, single choices and the scales (stored as int)."""
+
+    kind = "radio"
+
+    def pre_validate(self, form: Any) -> None:
+        if self.data is not None and self.data not in self.item.codes and not (
+            self.item.type == "scale0_10" and self.data in {str(n) for n in range(11)}
+        ):
+            raise ValidationError(_l("Choose one of the answers."))
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        if valuelist:
+            self.data = valuelist[0]
+
+    @property
+    def answer(self) -> Any:
+        if self.data is None:
+            return None
+        return int(self.data) if self.item.type.startswith("scale") else self.data
+
+    def process_data(self, value: Any) -> None:
+        self.data = None if value is None else str(value)
+
+
+class MultiChoiceField(SelectMultipleField, AnswerField):
+    """Checkboxes; ``none`` cannot be ticked beside another choice."""
+
+    kind = "checkboxes"
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def pre_validate(self, form: Any) -> None:
+        if not self.data:
+            return
+        if any(code not in self.item.codes for code in self.data):
+            raise ValidationError(_l("Choose from the answers shown."))
+        if "none" in self.data and len(self.data) > 1:
+            none_label = self.item.choice_label("none")
+            raise ValidationError(_l('"%(none)s" cannot be ticked together with another answer.',
+                                none=_l(none_label)))
+
+    @property
+    def answer(self) -> list[str] | None:
+        if not self.data:
+            return None
+        return list(dict.fromkeys(self.data))
+
+
+class AcceptField(BooleanField, AnswerField):
+    kind = "accept"
+
+    @property
+    def answer(self) -> bool | None:
+        return True if self.data else None
+
+
+def _field(item: q.Item) -> Field:
+    label = _l(item.label)
+    description = _l(item.hint) if item.hint else ""
+    choices = [SelectChoice(c.code, _l(c.label)) for c in item.choices]
+    if item.type == "accept":
+        return AcceptField(label, description=description)
+    if item.type in ("yn", "ynu", "single", "scale0_3"):
+        return ChoiceField(label, choices=choices, description=description)
+    if item.type == "scale0_10":
+        return ChoiceField(label, choices=[SelectChoice(str(n)) for n in range(11)],
+                           description=description)
+    if item.type == "multi":
+        return MultiChoiceField(label, choices=choices, description=description)
+    if item.type == "date":
+        return DateField(label, description=description)
+    if item.type == "month":
+        return MonthField(label, description=description)
+    if item.id == "height_cm":
+        return HeightField(label, description=description)
+    if item.id == "weight_kg":
+        return WeightField(label, description=description)
+    if item.type == "number":
+        return WholeNumberField(label, description=description)
+    if item.id == "phone":
+        return PhoneField(label, description=description)
+    if item.id == "email":
+        return EmailField(label, description=description)
+    if item.type == "text_multiline":
+        return LongTextField(label, description=description)
+    return TextField(label, description=description)
+
+
+class StepForm(FlaskForm):
+    """One step's questions. Follow-ups whose condition is false are not validated."""
+
+    step: q.Step
+    items: tuple[q.Item, ...]
+
+    def __init__(self, *args: Any, context: dict[str, Any], reference: dt.date,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.context = context
+        self.reference = reference
+        for item in self.items:
+            field = self[item.id]
+            field.item = item
+            field.reference = reference
+
+    def answer_fields(self) -> list[AnswerField]:
+        return [self[item.id] for item in self.items]
+
+    def applies(self, item: q.Item) -> bool:
+        """Whether a follow-up applies given what is on this page now."""
+        if item.shown_when is None:
+            return True
+        now = {**self.context, **{i.id: self[i.id].answer_or_raw() for i in self.items}}
+        return item.shown_when.holds(now, q.age_from(now, self.reference))
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = True  # the CSRF token is checked app-wide, before any view runs
+        for item in self.items:
+            field = self[item.id]
+            if not self.applies(item):
+                field.errors = []
+                continue
+            if not field.validate(self, ()):
+                valid = False
+            elif item.required and field.answer is None:
+                field.errors = [_l("This question is needed to go on.")] \
+                    if item.type != "accept" else [_l("Please tick this box to go on.")]
+                valid = False
+        return valid
+
+    def answers(self) -> dict[str, Any]:
+        """This page's answers as stored: follow-ups that do not apply are dropped."""
+        return {
+            item.id: self[item.id].answer
+            for item in self.items
+            if self.applies(item) and self[item.id].answer is not None
+        }
+
+
+class ResumeForm(FlaskForm):
+    """The date of birth that opens a resume link."""
+
+    dob = DateField(_l("Your date of birth"), description=_l("For example: 3 15 1980"))
+
+    def __init__(self, *args: Any, reference: dt.date, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.dob.item = q.ITEMS["dob"]
+        self.dob.reference = reference
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        if valid and self.dob.data is None:
+            self.dob.errors = [_l("Enter your date of birth.")]
+            return False
+        return valid
+
+
+@lru_cache(maxsize=256)
+def step_form_class(slug: str, item_ids: tuple[str, ...]) -> type[StepForm]:
+    """The form class of a step showing these items (built once, then cached)."""
+    items = tuple(q.ITEMS[i] for i in item_ids)
+    fields = {item.id: _field(item) for item in items}
+    return type(f"{slug.title().replace('_', '')}Form", (StepForm,),
+                {**fields, "step": q.STEP_BY_SLUG[slug], "items": items})

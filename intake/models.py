@@ -1,0 +1,196 @@
+"""The database: submissions (drafts until submitted), its engine settings, and init-db."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask_migrate import Migrate, upgrade
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, TypeDecorator, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+#: Reference characters: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G, U/V pairs that a patient
+#: could misread on the phone.
+REFERENCE_ALPHABET = "ACDEFHJKMNPQRTWXY3479"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC timestamp on every database (SQLite stores it naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> Any:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+class Submission(db.Model):
+    """A patient's answers: a draft saved after every step, then the submission."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    reference: Mapped[str] = mapped_column(String(11), unique=True)
+    #: The opaque key the patient's cookie session holds; never shown.
+    draft_key: Mapped[str] = mapped_column(String(43), unique=True)
+    status: Mapped[str] = mapped_column(String(24), default="draft", index=True)
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    questionnaire_version: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    completed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: phq9_9 was endorsed on this draft: staff see it before it is submitted.
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    resume_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    resume_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    resume_failures: Mapped[int] = mapped_column(Integer, default=0)
+    score: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    rules_version: Mapped[str | None] = mapped_column(String(64))
+    routing: Mapped[str | None] = mapped_column(String(16), index=True)
+    #: Earlier scores kept by `rescore`, newest last.
+    score_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def submitted(self) -> bool:
+        return self.status != "draft"
+
+
+def new_reference() -> str:
+    """A short code a patient can read out, e.g. K7Q-4MZ-9TX."""
+    chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(9))
+    return f"{chars[:3]}-{chars[3:6]}-{chars[6:]}"
+
+
+def create_draft(language: str, version: str) -> Submission:
+    """A new draft row, flushed so its reference is taken."""
+    while True:
+        reference = new_reference()
+        if db.session.scalar(select(Submission.id).where(Submission.reference == reference)):
+            continue
+        draft = Submission(
+            reference=reference, draft_key=secrets.token_urlsafe(32), language=language,
+            questionnaire_version=version, answers={}, completed_steps=[],
+        )
+        db.session.add(draft)
+        db.session.flush()
+        return draft
+
+
+def begin_write() -> None:
+    """Open this request's transaction as a writer (BEGIN IMMEDIATE on SQLite).
+
+    A deferred SQLite transaction that reads and then writes fails with "database is
+    locked" under concurrent writers; taking the write lock first waits instead.
+    """
+    if db.session().in_transaction():
+        db.session.commit()
+    db.session.connection(execution_options={"sqlite_immediate": True})
+
+
+def _sqlite_setup(engine: Engine, busy_timeout: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
+        # The driver's own transaction handling is replaced by the "begin" hook below.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # An acknowledged submission must survive a power cut.
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sqlite_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def database_url(app: Flask) -> str:
+    url = os.environ.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    return url or f"sqlite:///{Path(app.instance_path) / 'intake.sqlite'}"
+
+
+def init_app(app: Flask) -> None:
+    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT"]})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_setup(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
+    app.cli.add_command(init_db_command)
+
+
+def _private_file(path: Path, content: bytes | None = None) -> bool:
+    """Create a file readable by its owner only; False when it already exists."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        if content:
+            handle.write(content)
+    return True
+
+
+def ensure_instance(app: Flask) -> None:
+    """instance/ at mode 0700, with a secret key made once and kept there (0600)."""
+    instance = Path(app.instance_path)
+    instance.mkdir(mode=0o700, parents=True, exist_ok=True)
+    instance.chmod(0o700)
+    key_file = instance / "secret_key"
+    if _private_file(key_file, secrets.token_hex(32).encode()):
+        click.echo(f"Created a secret key in {key_file}")
+    key_file.chmod(0o600)
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if url.startswith("sqlite:///"):
+        database = Path(url.removeprefix("sqlite:///"))
+        _private_file(database)
+        database.chmod(0o600)
+
+
+def read_secret_key(app: Flask) -> str | None:
+    key_file = Path(app.instance_path) / "secret_key"
+    return key_file.read_text().strip() if key_file.exists() else None
+
+
+@click.command("init-db")
+def init_db_command() -> None:
+    """Create or upgrade the database schema; never drops data."""
+    ensure_instance(current_app)
+    upgrade(directory=str(MIGRATIONS))
+    click.echo("The database is up to date.")

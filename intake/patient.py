@@ -1,0 +1,479 @@
+"""Blueprint "patient": the landing page, the steps, review, submit, finish later, resume."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint, abort, current_app, redirect, render_template, request, session, url_for,
+)
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
+from flask_mail import Message
+from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from intake import bodymap, forms, scoring
+from intake import questionnaire as q
+from intake.models import Submission, begin_write, create_draft, db, utcnow
+from intake.reports import policy_from_config
+
+bp = Blueprint("patient", __name__)
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def clinic_now() -> dt.datetime:
+    return dt.datetime.now(ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
+
+
+def clinic_today() -> dt.date:
+    """The reference date of a draft: today in the clinic's time zone."""
+    return clinic_now().date()
+
+
+def switched_off() -> frozenset[str]:
+    return policy_from_config(current_app.config).switched_off
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def copy_text(key: str, **values: Any) -> Markup:
+    """Clinic copy in the patient's language (English when not translated), as HTML.
+
+    The copy is clinic configuration, never patient text; it is escaped and then only
+    ``**bold**`` is turned into <strong>.
+    """
+    texts = current_app.config["PATIENT_COPY"][key]
+    text = texts.get(str(get_locale())) or texts["en"]
+    config = current_app.config
+    text = text.format(
+        minutes=config["INTAKE_MINUTES"], clinic_name=config["CLINIC_NAME"],
+        clinic_phone=config["CLINIC_PHONE"], crisis_line=config["CRISIS_LINE"],
+        emergency_number=config["EMERGENCY_NUMBER"], **values,
+    )
+    return Markup(re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", str(escape(text))))
+
+
+def current_draft(lock: bool = False) -> Submission | None:
+    """The draft this browser session is answering, if any."""
+    key = session.get("draft")
+    if not key:
+        return None
+    query = select(Submission).where(Submission.draft_key == key)
+    if lock:
+        query = query.with_for_update()
+    return db.session.scalar(query)
+
+
+def shown_items(step: q.Step, answers: dict[str, Any], today: dt.date) -> tuple[str, ...]:
+    """The items a step renders: a follow-up on this same page is always rendered."""
+    own = {item.id for item in step.items}
+    off = switched_off()
+    ids = []
+    for item in step.items:
+        if item.system or item.instrument in off:
+            continue
+        condition = item.shown_when
+        if condition is None or set(condition.items()) <= own:
+            ids.append(item.id)
+        elif condition.holds(answers, q.age_from(answers, today)):
+            ids.append(item.id)
+    return tuple(ids)
+
+
+def steps_for(answers: dict[str, Any], today: dt.date) -> list[q.Step]:
+    return q.shown_steps(answers, today, switched_off())
+
+
+def first_unfinished(draft: Submission | None, today: dt.date) -> str:
+    """Where a patient picks up: the first step that applies and is not yet saved."""
+    if draft is None:
+        return url_for("patient.step", slug="consent")
+    for step in steps_for(draft.answers, today):
+        if step.slug not in draft.completed_steps:
+            return url_for("patient.step", slug=step.slug)
+    return url_for("patient.review")
+
+
+def neighbour(slug: str, answers: dict[str, Any], today: dt.date, offset: int) -> str | None:
+    slugs = [s.slug for s in steps_for(answers, today)]
+    index = slugs.index(slug) + offset if slug in slugs else -1
+    return slugs[index] if 0 <= index < len(slugs) else None
+
+
+def next_url(slug: str, draft: Submission, today: dt.date) -> str:
+    following = neighbour(slug, draft.answers, today, +1)
+    if following is None or (
+        request.args.get("return") == "review"
+        and url_for("patient.review") == first_unfinished(draft, today)
+    ):
+        return first_unfinished(draft, today)
+    return url_for("patient.step", slug=following)
+
+
+def notify_urgent(reference: str) -> None:
+    """Tell staff an urgent draft is waiting; never with health information."""
+    message = f"An urgent intake is waiting: {reference}"
+    current_app.logger.warning(message)
+    recipients = current_app.config["URGENT_NOTIFY_TO"]
+    if recipients and current_app.config.get("MAIL_SERVER"):
+        if isinstance(recipients, str):
+            recipients = [r.strip() for r in recipients.split(",") if r.strip()]
+        try:
+            current_app.extensions["mail"].send(
+                Message("Intake waiting", recipients=recipients, body=message)
+            )
+        except OSError:
+            current_app.logger.exception("Could not email the urgent notice for %s", reference)
+
+
+@bp.context_processor
+def page_helpers() -> dict[str, Any]:
+    return {"answer_text": answer_text, "month_names": forms.MONTHS, "bodymap": bodymap}
+
+
+def answer_text(item: q.Item, value: Any) -> str:
+    """An answer in the patient's words and language; "—" when unanswered."""
+    if value is None:
+        return "—"
+    if item.type == "multi":
+        return ", ".join(_(label) for label in q.answer_label(item, value))
+    if item.type in ("yn", "ynu", "single", "scale0_3", "accept"):
+        return _(q.answer_label(item, value))
+    if item.type == "date":
+        return format_date(dt.date.fromisoformat(value), "long")
+    if item.type == "month":
+        return format_date(dt.date.fromisoformat(value + "-01"), "MMMM y")
+    if item.id == "height_cm":
+        return _("%(value)s cm", value=f"{value:g}")
+    if item.id == "weight_kg":
+        return _("%(value)s kg", value=f"{value:g}")
+    return str(value)
+
+
+# --- session lifetime -------------------------------------------------------------
+
+
+@bp.before_request
+def patient_session() -> None:
+    """End a patient session idle for too long (the draft stays on the server)."""
+    seen = session.get("seen")
+    idle = current_app.config["PATIENT_IDLE_TIMEOUT"].total_seconds()
+    if seen is not None and time.time() - seen > idle:
+        session.clear()
+        session["ended"] = True
+    session["seen"] = int(time.time())
+    session.permanent = True
+
+
+@bp.errorhandler(CSRFError)
+def csrf_expired(error: CSRFError):
+    """An expired form keeps what was typed: the page comes back with a fresh token."""
+    notice = _("This page was open for a long time, so it was not saved yet. Your answers "
+               "are still here: please check them and press the button again.")
+    if request.endpoint == "patient.step":
+        return show_step(request.view_args["slug"], notice=notice, status=400, save=False)
+    return render_template("error.html", code=400, message=notice), 400
+
+
+# --- pages ------------------------------------------------------------------------
+
+
+@bp.get("/")
+def landing():
+    return render_template("patient/landing.html", copy=copy_text)
+
+
+@bp.route("/intake/step/<slug>", methods=["GET", "POST"])
+def step(slug: str):
+    return show_step(slug)
+
+
+def show_step(slug: str, notice: str | None = None, status: int = 200, save: bool = True):
+    step = q.STEP_BY_SLUG.get(slug) or abort(404)
+    today = clinic_today()
+    posting = request.method == "POST"
+    if posting and save:
+        begin_write()
+    draft = current_draft(lock=posting and save)
+    if draft is not None and draft.submitted_at is not None:
+        return redirect(url_for("patient.done"))
+    if draft is None and slug != "consent":
+        if not posting:
+            return redirect(url_for("patient.landing"))
+        notice = _("For your privacy, your session ended after a long time without "
+                   "activity, so this page was not saved. Open your private link to "
+                   "continue, or start again.")
+        save, status = False, 400
+    answers = draft.answers if draft else {}
+    if draft is not None:
+        shown = [s.slug for s in steps_for(answers, today)]
+        reachable = shown[: shown.index(slug) + 1] if slug in shown else []
+        if not reachable or any(s not in draft.completed_steps for s in reachable[:-1]):
+            return redirect(first_unfinished(draft, today))
+
+    item_ids = shown_items(step, answers, today)
+    form_class = forms.step_form_class(slug, item_ids)
+    form = form_class(
+        formdata=request.form if posting else None, data=None if posting else answers,
+        context=answers, reference=today,
+    )
+    if posting and save and form.validate():
+        return save_step(step, draft, form, today)
+    if posting and not save:
+        form.validate()
+    shown = steps_for(answers, today) if draft else [q.STEPS[0]]
+    number = [s.slug for s in shown].index(slug) + 1 if slug in [s.slug for s in shown] else 1
+    return render_template(
+        "patient/step.html", step=step, form=form, number=number, total=len(shown),
+        draft=draft, notice=notice, copy=copy_text,
+        can_finish_later=bool(draft and "about" in draft.completed_steps),
+        saved_at=session.pop("saved_at", None), back=neighbour(slug, answers, today, -1),
+    ), status
+
+
+def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
+    created = draft is None
+    if created:
+        draft = create_draft(str(get_locale()), q.QUESTIONNAIRE_VERSION)
+        session["draft"] = draft.draft_key
+    rendered = {item.id for item in form.items}
+    answers = {k: v for k, v in draft.answers.items() if k not in rendered}
+    answers.update(form.answers())
+    crisis = step.slug == "mood" and answers.get("phq9_9", 0) >= 1
+    if crisis:
+        answers["phq9_9_endorsed"] = max(answers["phq9_9"], answers.get("phq9_9_endorsed", 0))
+    draft.answers = q.drop_hidden(answers, today, switched_off())
+    draft.completed_steps = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
+    draft.language = str(get_locale())
+    draft.updated_at = utcnow()
+    new_link = step.slug == "about" and draft.resume_token_hash is None
+    if new_link:
+        token = secrets.token_urlsafe(32)
+        draft.resume_token_hash = token_hash(token)
+        draft.resume_expires_at = utcnow() + dt.timedelta(
+            days=current_app.config["RESUME_LINK_DAYS"])
+        session["resume"] = token
+    newly_urgent = "phq9_9_endorsed" in draft.answers and not draft.urgent
+    draft.urgent = draft.urgent or newly_urgent
+    reference = draft.reference
+    db.session.commit()
+    if newly_urgent:
+        notify_urgent(reference)
+    session["saved_at"] = clinic_now().strftime("%H:%M")
+
+    nav = request.form.get("nav")
+    if nav == "later" and "about" in draft.completed_steps:
+        return redirect(url_for("patient.finish_later"))
+    if crisis:
+        return redirect(url_for("patient.support", **request.args))
+    if new_link:
+        return redirect(url_for("patient.link"))
+    if nav == "back":
+        previous = neighbour(step.slug, draft.answers, today, -1)
+        if previous:
+            return redirect(url_for("patient.step", slug=previous))
+    return redirect(next_url(step.slug, draft, today))
+
+
+@bp.get("/intake/support")
+def support():
+    draft = current_draft()
+    if draft is None or draft.submitted_at is not None:
+        return redirect(url_for("patient.landing"))
+    return render_template("patient/support.html", copy=copy_text,
+                           next=next_url("mood", draft, clinic_today()))
+
+
+def resume_url(token: str) -> str:
+    return url_for("patient.resume", token=token, _external=True)
+
+
+def mail_ready() -> bool:
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+@bp.route("/intake/link", methods=["GET", "POST"])
+def link():
+    """The private link to come back, shown once the date of birth is saved."""
+    draft = current_draft()
+    token = session.get("resume")
+    if draft is None or token is None or draft.submitted_at is not None:
+        return redirect(url_for("patient.landing"))
+    today = clinic_today()
+    email = draft.answers.get("email")
+    sent = False
+    if request.method == "POST" and request.form.get("send") and email and mail_ready():
+        send_link(email, token, draft.resume_expires_at)
+        sent = True
+    return render_template(
+        "patient/link.html", url=resume_url(token), expires=local_date(draft.resume_expires_at),
+        can_email=bool(email and mail_ready()), sent=sent,
+        next=first_unfinished(draft, today),
+    )
+
+
+def local_date(moment: dt.datetime) -> str:
+    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    return moment.astimezone(zone).strftime("%B %-d, %Y")
+
+
+def send_link(address: str, token: str, expires: dt.datetime) -> None:
+    """Email the resume link: a neutral subject and sender, no health information."""
+    body = _(
+        "Here is your private link to continue your questionnaire:\n\n%(url)s\n\n"
+        "It works until %(date)s. You will be asked for your date of birth.\n"
+        "If you did not ask for this email, you can ignore it.",
+        url=resume_url(token), date=local_date(expires),
+    )
+    try:
+        current_app.extensions["mail"].send(
+            Message(_("Your link to continue"), recipients=[address], body=body)
+        )
+    except OSError:
+        current_app.logger.exception("Could not send a resume link email")
+
+
+@bp.get("/intake/finish-later")
+def finish_later():
+    """Show the link once more, then forget this browser's session."""
+    draft = current_draft()
+    token = session.get("resume")
+    if draft is None or token is None:
+        return redirect(url_for("patient.landing"))
+    page = render_template("patient/finish_later.html", url=resume_url(token),
+                           expires=local_date(draft.resume_expires_at))
+    session.clear()
+    return page
+
+
+@bp.route("/intake/review", methods=["GET", "POST"])
+def review():
+    today = clinic_today()
+    posting = request.method == "POST"
+    if posting:
+        begin_write()
+    draft = current_draft(lock=posting)
+    if draft is None:
+        return redirect(url_for("patient.landing"))
+    if draft.submitted_at is not None:
+        return finish_submission(draft)
+    # Age-based branching is checked again on the submission date.
+    if first_unfinished(draft, today) != url_for("patient.review"):
+        return redirect(first_unfinished(draft, today))
+    if posting:
+        return submit(draft, today)
+    policy = policy_from_config(current_app.config)
+    missing = scoring.unanswered_safety(draft.answers, today, policy)
+    return render_template(
+        "patient/review.html", sections=review_sections(draft.answers, today),
+        missing=[safety_link(item) for item in missing], draft=draft,
+    )
+
+
+def review_sections(answers: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
+    off = switched_off()
+    sections = []
+    for step in steps_for(answers, today):
+        rows = [
+            (item, answers.get(item.id))
+            for item in step.items
+            if not item.system and q.item_shown(item, answers, today, off)
+        ]
+        sections.append({"step": step, "rows": rows})
+    return sections
+
+
+def safety_link(item_id: str) -> tuple[str, str]:
+    """A missing safety answer: its question and the place to answer it."""
+    item = q.ITEMS["dast_1" if item_id == "dast10" else item_id]
+    label = _("The drug use questions") if item_id == "dast10" else _(item.label)
+    target = url_for("patient.step", slug=item.step, **{"return": "review"})
+    return label, f"{target}#{item.id}"
+
+
+def submit(draft: Submission, today: dt.date):
+    """Submit once: the row is locked, so a second click finds it already submitted."""
+    policy = policy_from_config(current_app.config)
+    answers = q.drop_hidden(draft.answers, today, policy.switched_off)
+    result = scoring.score(answers, today, policy)
+    draft.answers = answers
+    draft.score = result
+    draft.rules_version = result["rules_version"]
+    draft.routing = result["routing"]
+    draft.submitted_at = utcnow()
+    if draft.status == "draft":
+        draft.status = "new"
+    draft.updated_at = draft.submitted_at
+    db.session.commit()
+    return finish_submission(draft)
+
+
+def finish_submission(draft: Submission):
+    adult = (q.age_from(draft.answers, clinic_today()) or q.ADULT_AGE) >= q.ADULT_AGE
+    session.clear()
+    session["done"] = draft.reference
+    session["adult"] = adult
+    return redirect(url_for("patient.done" if adult else "patient.adults_only"))
+
+
+@bp.get("/intake/done")
+def done():
+    reference = session.get("done")
+    if reference is None:
+        return redirect(url_for("patient.landing"))
+    return render_template("patient/done.html", copy=copy_text, reference=reference)
+
+
+@bp.get("/intake/adults-only")
+def adults_only():
+    if session.get("done") is None:
+        return redirect(url_for("patient.landing"))
+    return render_template("patient/adults_only.html", copy=copy_text)
+
+
+@bp.route("/intake/resume/<token>", methods=["GET", "POST"])
+def resume(token: str):
+    """GET shows a Continue form only; the POST checks the date of birth."""
+    posting = request.method == "POST"
+    if posting:
+        begin_write()
+    query = select(Submission).where(Submission.resume_token_hash == token_hash(token))
+    draft = db.session.scalar(query.with_for_update() if posting else query)
+    limit = current_app.config["RESUME_MAX_FAILURES"]
+    if (
+        draft is None
+        or not hmac.compare_digest(draft.resume_token_hash, token_hash(token))
+        or draft.submitted_at is not None
+        or draft.resume_expires_at < utcnow()
+        or draft.resume_failures >= limit
+    ):
+        abort(404)
+    form = forms.ResumeForm(reference=clinic_today())
+    if posting and form.validate_on_submit():
+        if form.dob.answer == draft.answers.get("dob"):
+            draft.resume_failures = 0
+            db.session.commit()
+            session.clear()
+            session["draft"] = draft.draft_key
+            session["resume"] = token
+            session["seen"] = int(time.time())
+            return redirect(first_unfinished(draft, clinic_today()))
+        draft.resume_failures += 1
+        db.session.commit()
+        if draft.resume_failures >= limit:
+            abort(404)
+        form.dob.errors = [_("That date of birth does not match. Please try again.")]
+    return render_template("patient/resume.html", form=form)

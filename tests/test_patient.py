@@ -1,0 +1,449 @@
+"""The patient flow through the test client: every step, resume, expiry, double submit."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import socket
+from html import unescape
+
+import pytest
+from conftest import CASES, csrf_token, load_case, step_posts, stored
+from sqlalchemy import select, update
+
+from intake import mail, scoring
+from intake import questionnaire as q
+from intake.models import Submission, db
+
+P01 = load_case(next(p for p in CASES if p.stem == "P01"))
+
+
+def page_text(response) -> str:
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+
+
+def test_landing_page_says_what_the_intake_is(client):
+    response = client.get("/")
+    text = page_text(response)
+    assert response.status_code == 200
+    assert "The Pain Clinic" in text
+    assert "It does not diagnose any condition" in text
+    assert "If your doctor recommends ketamine infusions: common side effects" in text
+    assert "(555) 555-0100" in text
+    assert 'href="/intake/step/consent"' in response.get_data(as_text=True)
+    assert "default-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_healthz_answers_when_the_database_does(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+
+
+def walk_case(patient_client, clock, case) -> str:
+    """Walk a case's answers; an endorsement kept in the case is re-created by the flow."""
+    clock(case["submitted_on"])
+    answers = case["answers"]
+    endorsed = answers.get("phq9_9_endorsed")
+    if not endorsed or answers.get("phq9_9", 0) >= endorsed:
+        return patient_client.walk(answers)
+    patient_client.walk({**answers, "phq9_9": endorsed}, submit=False)
+    response = patient_client.save_step("mood", answers)
+    assert response.location == "/intake/step/substances"
+    return patient_client.post("/intake/review").location
+
+
+@pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
+def test_each_profile_walks_to_one_submission_with_its_answers(app, patient_client, clock, path):
+    case = load_case(path)
+    end = walk_case(patient_client, clock, case)
+    reference_date = dt.date.fromisoformat(case["submitted_on"])
+    expected = q.clean_answers(case["answers"], reference_date)
+    adult = q.age_from(expected, reference_date) >= 18
+    assert end == ("/intake/done" if adult else "/intake/adults-only")
+    submission = stored(app)
+    endorsed = submission.answers.pop("phq9_9_endorsed", None)
+    assert submission.answers == {k: v for k, v in expected.items() if k != "phq9_9_endorsed"}
+    highest = max(expected.get("phq9_9", 0), expected.get("phq9_9_endorsed", 0))
+    assert endorsed == (highest or None)
+    assert submission.status == "new"
+    assert scoring.summary(submission.score) == case["expected"]
+    page = page_text(patient_client.get(end))
+    if adult:
+        assert submission.reference in page
+        assert "Your answers have been sent to the clinic" in page
+    else:
+        assert "This questionnaire is for adults (18 and over)" in page
+    for word in ("URGENT", "HOLD", "REVIEW", "score"):
+        assert word not in page
+
+
+def test_the_suicide_item_shows_support_and_the_endorsement_sticks(app, patient_client, clock,
+                                                                   caplog):
+    clock("2025-06-01")
+    answers = {**P01["answers"], "phq9_9": 2}
+    end = patient_client.walk(answers, submit=False)
+    assert end == "/intake/review"
+    draft = stored(app)
+    assert draft.urgent and draft.answers["phq9_9_endorsed"] == 2
+    assert f"An urgent intake is waiting: {draft.reference}" in caplog.text
+    assert "Maria" not in caplog.text and "phq" not in caplog.text.lower()
+
+    response = patient_client.save_step("mood", {**answers, "phq9_9": 1})
+    assert response.location == "/intake/support"
+    support = page_text(patient_client.get("/intake/support"))
+    assert "call or text 988" in support and "call 911" in support
+    patient_client.save_step("mood", {**answers, "phq9_9": 0})
+    patient_client.post("/intake/review")
+    submission = stored(app)
+    assert submission.answers["phq9_9"] == 0
+    assert submission.answers["phq9_9_endorsed"] == 2
+    assert submission.routing == "URGENT"
+
+
+def test_each_page_shows_progress_and_the_safety_lines(patient_client, clock):
+    clock("2025-06-01")
+    patient_client.save_step("consent", P01["answers"])
+    patient_client.save_step("about", P01["answers"])
+    page = page_text(patient_client.get("/intake/step/pain_history"))
+    assert "Step 3 of 13" in page  # P01 is a woman of 45: the pregnancy step applies
+    assert "Saved at 10:00" in page
+    assert "It does not diagnose any condition" in page
+    assert "call 911" in page
+
+
+def test_skipping_ahead_leads_back_to_the_first_unfinished_step(patient_client):
+    patient_client.save_step("consent", P01["answers"])
+    response = patient_client.get("/intake/step/medical")
+    assert response.status_code == 302 and response.location == "/intake/step/about"
+    response = patient_client.client.get("/intake/review")
+    assert response.location == "/intake/step/about"
+
+
+def test_without_a_draft_the_steps_lead_to_the_start(client):
+    response = client.get("/intake/step/about")
+    assert response.status_code == 302 and response.location == "/"
+
+
+def link_from(page: str) -> str:
+    return re.search(r'id="resume-link"[^>]*value="([^"]+)"', page).group(1)
+
+
+def start_draft(patient_client, clock, answers=None) -> str:
+    """Save consent and about; return the resume link shown."""
+    clock("2025-06-01")
+    answers = answers or P01["answers"]
+    patient_client.save_step("consent", answers)
+    response = patient_client.save_step("about", answers)
+    assert response.location == "/intake/link"
+    page = patient_client.get("/intake/link").get_data(as_text=True)
+    assert "Save it somewhere safe" in unescape(page)
+    return link_from(page).replace("http://localhost", "")
+
+
+def dob_parts(dob: str) -> dict[str, str]:
+    year, month, day = dob.split("-")
+    return {"dob-month": month, "dob-day": day, "dob-year": year}
+
+
+def test_resume_link_opens_the_draft_on_another_device(app, patient_client, clock):
+    link = start_draft(patient_client, clock)
+    patient_client.save_step("pain_history", P01["answers"])
+    other = type(patient_client)(app.test_client())
+    page = other.get(link)
+    assert page.status_code == 200
+    assert "Maria" not in page.get_data(as_text=True)
+    response = other.post(link, dob_parts("1980-03-15"))
+    assert response.status_code == 302
+    assert response.location == "/intake/step/pain_now"
+    step = other.get(response.location)
+    assert step.status_code == 200
+    # The link keeps working on a third device until it expires or the draft is sent.
+    third = type(patient_client)(app.test_client())
+    assert third.post(link, dob_parts("1980-03-15")).location == "/intake/step/pain_now"
+
+
+def test_a_resume_link_get_changes_nothing(app, patient_client, clock):
+    link = start_draft(patient_client, clock)
+    other = app.test_client()
+    other.get(link)
+    with other.session_transaction() as session:
+        assert "draft" not in session
+    assert stored(app).resume_failures == 0
+
+
+def test_five_wrong_dates_of_birth_lock_the_link(app, patient_client, clock):
+    link = start_draft(patient_client, clock)
+    other = type(patient_client)(app.test_client())
+    for attempt in range(4):
+        response = other.post(link, dob_parts("1981-03-15"))
+        assert response.status_code == 200
+        assert "does not match" in page_text(response)
+    response = other.client.post(link, data={
+        "csrf_token": csrf_token(other.get(link).get_data(as_text=True)),
+        **dob_parts("1981-03-15"),
+    })
+    assert response.status_code == 404
+    assert other.client.get(link).status_code == 404
+    assert other.client.post(link, data=dob_parts("1980-03-15")).status_code in (400, 404)
+
+
+def test_bad_tokens_give_404_and_no_data(app, patient_client, clock):
+    link = start_draft(patient_client, clock)
+    assert patient_client.get(f"/intake/resume/{secrets.token_urlsafe(32)}").status_code == 404
+    with app.app_context():
+        db.session.execute(update(Submission).values(
+            resume_expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1)))
+        db.session.commit()
+    expired = patient_client.get(link)
+    assert expired.status_code == 404 and "Maria" not in expired.get_data(as_text=True)
+
+
+def test_a_submitted_draft_cannot_be_resumed_or_changed(app, patient_client, clock):
+    clock("2025-06-01")
+    link = start_draft(patient_client, clock)
+    patient_client.walk(P01["answers"], submit=False)
+    response = patient_client.post("/intake/review")
+    assert response.location == "/intake/done"
+    before = stored(app)
+    # The old session no longer opens the steps; a replayed step changes nothing.
+    assert patient_client.get("/intake/step/logistics").location == "/"
+    assert patient_client.get(link).status_code == 404
+    after = stored(app)
+    assert after.answers == before.answers and after.submitted_at == before.submitted_at
+
+
+def test_a_double_submit_makes_one_submission(app, patient_client, clock):
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"], submit=False)
+    client = patient_client.client
+    token = csrf_token(client.get("/intake/review").get_data(as_text=True))
+    with client.session_transaction() as session:
+        cookie = dict(session)
+    first = client.post("/intake/review", data={"csrf_token": token})
+    with client.session_transaction() as session:  # a replay of the same request
+        session.clear()
+        session.update(cookie)
+    second = client.post("/intake/review", data={"csrf_token": token})
+    assert first.location == second.location == "/intake/done"
+    with app.app_context():
+        assert db.session.query(Submission).count() == 1
+    assert str(stored(app).reference) in page_text(client.get("/intake/done"))
+
+
+def test_an_expired_csrf_token_keeps_what_was_typed(app, patient_client, clock):
+    clock("2025-06-01")
+    patient_client.save_step("consent", P01["answers"])
+    data = {**step_posts(q.STEP_BY_SLUG["about"], P01["answers"]), "nav": "next",
+            "csrf_token": "expired-token"}
+    response = patient_client.client.post("/intake/step/about", data=data)
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "was not saved yet" in unescape(page)
+    assert 'value="Maria"' in page and 'value="Alvarez"' in page
+    assert 'name="dob-year" value="1980"' in page
+    fresh = csrf_token(page)
+    assert fresh != "expired-token"
+    assert "about" not in stored(app).completed_steps
+    response = patient_client.client.post("/intake/step/about", data={**data, "csrf_token": fresh})
+    assert response.status_code == 302
+    assert stored(app).answers["first_name"] == "Maria"
+
+
+def test_an_idle_session_ends_but_the_draft_stays(app, patient_client, clock):
+    link = start_draft(patient_client, clock)
+    with patient_client.client.session_transaction() as session:
+        session["seen"] -= 4 * 3600 + 1
+    assert patient_client.get("/intake/step/pain_history").location == "/"
+    other = type(patient_client)(app.test_client())
+    assert other.post(link, dob_parts("1980-03-15")).location == "/intake/step/pain_history"
+
+
+def test_finish_later_saves_shows_the_link_and_clears_the_session(app, patient_client, clock):
+    link = start_draft(patient_client, clock)
+    response = patient_client.save_step("pain_history", P01["answers"], nav="later")
+    assert response.location == "/intake/finish-later"
+    page = patient_client.get("/intake/finish-later").get_data(as_text=True)
+    assert link_from(page).endswith(link)
+    assert patient_client.get("/intake/step/pain_now").location == "/"
+    assert stored(app).answers["pain_regions"] == ["r_hand"]
+
+
+def test_under_18_skips_to_review_and_stores_only_consent_and_about(app, patient_client, clock):
+    answers = {**P01["answers"], "dob": "2008-06-02"}
+    clock("2025-06-01")
+    assert patient_client.walk(answers) == "/intake/adults-only"
+    assert set(stored(app).answers) <= {i.id for s in q.STEPS[:2] for i in s.items}
+
+
+def test_turning_18_on_the_submission_day_sends_the_patient_to_the_skipped_steps(
+        app, patient_client, clock):
+    answers = {**P01["answers"], "dob": "2007-06-02"}
+    clock("2025-06-01")
+    assert patient_client.walk(answers, submit=False) == "/intake/review"
+    clock("2025-06-02")
+    response = patient_client.client.get("/intake/review")
+    assert response.location == "/intake/step/pain_history"
+
+
+def test_review_lists_answers_and_missing_safety_questions(patient_client, clock):
+    clock("2025-06-01")
+    answers = {k: v for k, v in P01["answers"].items() if k not in ("htn", "escort")}
+    patient_client.walk(answers, submit=False)
+    page = page_text(patient_client.get("/intake/review"))
+    assert "Some safety questions are not answered" in page
+    assert "Do you have high blood pressure, or take medicine for it?" in page
+    assert "Can a responsible adult take you home after each infusion?" in page
+    assert "Maria" in page and "—" in page
+    html = patient_client.get("/intake/review").get_data(as_text=True)
+    assert 'href="/intake/step/medical?return=review#htn"' in html
+
+
+BAD_INPUT = [
+    ("about", {"dob-month": "2", "dob-day": "30", "dob-year": "1980"}, "Enter a real date"),
+    ("about", {"dob-month": "1", "dob-day": "1", "dob-year": "2090"}, "today or in the past"),
+    ("about", {"phone": "12"}, "Enter a phone number we can call"),
+    ("about", {"email": "maria@@example"}, "Enter an email address"),
+    ("about", {"height_cm-cm": "tall"}, "Enter your height as numbers"),
+    ("about", {"height_cm-cm": "", "height_cm-ft": "12"}, "Please check your height"),
+    ("about", {"weight_kg-kg": "", "weight_kg-lb": "5"}, "Please check your weight"),
+    ("about", {"first_name": "x" * 101}, "at most 100 characters"),
+    ("about", {"first_name": "Ma\x00ria"}, "control characters"),
+    ("about", {"sex_at_birth": "robot"}, "Choose one of the answers"),
+    ("about", {"first_name": ""}, "This question is needed to go on"),
+]
+
+
+@pytest.mark.parametrize("slug, change, message", BAD_INPUT)
+def test_bad_input_gets_a_message_and_keeps_the_other_answers(patient_client, clock, slug,
+                                                              change, message):
+    clock("2025-06-01")
+    patient_client.save_step("consent", P01["answers"])
+    data = {**step_posts(q.STEP_BY_SLUG[slug], P01["answers"]), **change, "nav": "next"}
+    response = patient_client.post(f"/intake/step/{slug}", data)
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert message in unescape(page)
+    assert 'class="error-summary"' in page
+    assert 'value="Alvarez"' in page  # another answer on the page is kept
+
+
+@pytest.mark.parametrize("slug, change, message", [
+    ("pain_history", {"onset-month": "13", "onset-year": "2022"}, "Enter a real month"),
+    ("pain_history", {"onset-month": "7", "onset-year": "2025"}, "this month or earlier"),
+    ("treatments", {"treatments_tried": ["none", "pt"]}, "cannot be ticked together"),
+    ("medical", {"bp_systolic": "120.5"}, "whole number"),
+    ("medical", {"bp_systolic": "300"}, "from 60 to 260"),
+    ("medical", {"htn": "maybe"}, "Choose one of the answers"),
+    ("medications", {"medications_list": "a\r\n" * 5001}, "at most 5000 lines"),
+    ("pain_now", {"nrs_now": "11"}, "Choose one of the answers"),
+])
+def test_bad_input_on_later_steps(patient_client, clock, slug, change, message):
+    clock("2025-06-01")
+    order = [s.slug for s in q.STEPS]
+    for earlier in order[: order.index(slug)]:
+        patient_client.save_step(earlier, P01["answers"])
+        if earlier == "about":
+            patient_client.get("/intake/link")
+    data = {**step_posts(q.STEP_BY_SLUG[slug], P01["answers"]), **change, "nav": "next"}
+    response = patient_client.post(f"/intake/step/{slug}", data)
+    assert response.status_code == 200
+    assert message in unescape(response.get_data(as_text=True))
+
+
+def test_text_is_trimmed_and_lines_normalised(app, patient_client, clock):
+    clock("2025-06-01")
+    answers = {**P01["answers"], "medications_list": "  one\ntwo\nthree  ", "comments": "   ",
+               "phone": "(305) 555-0100", "first_name": "  Zoë "}
+    patient_client.walk(answers)
+    saved = stored(app).answers
+    assert saved["medications_list"] == "one\ntwo\nthree"
+    assert "comments" not in saved
+    assert saved["phone"] == "+13055550100"
+    assert saved["first_name"] == "Zoë"
+
+
+def test_units_are_converted_and_stored_in_cm_and_kg(app, patient_client, clock):
+    clock("2025-06-01")
+    patient_client.save_step("consent", P01["answers"])
+    data = {**step_posts(q.STEP_BY_SLUG["about"], P01["answers"]), "nav": "next"}
+    del data["height_cm-cm"], data["weight_kg-kg"]
+    data.update({"height_cm-ft": "5", "height_cm-in": "5", "weight_kg-lb": "150"})
+    assert patient_client.post("/intake/step/about", data).status_code == 302
+    saved = stored(app).answers
+    assert saved["height_cm"] == 165.1
+    assert saved["weight_kg"] == 68.0
+
+
+def test_a_changed_answer_drops_follow_ups_that_no_longer_apply(app, patient_client, clock):
+    clock("2025-06-01")
+    answers = {**P01["answers"], "htn": "yes", "htn_controlled": "no"}
+    patient_client.walk(answers, submit=False)
+    assert stored(app).answers["htn_controlled"] == "no"
+    patient_client.save_step("medical", {**answers, "htn": "no"})
+    assert "htn_controlled" not in stored(app).answers
+    # A follow-up posted while its condition is false is dropped without validation.
+    patient_client.save_step("medical", {**answers, "htn": "no", "htn_controlled": "bogus"})
+    assert "htn_controlled" not in stored(app).answers
+
+
+def test_changing_sex_removes_the_pregnancy_answers(app, patient_client, clock):
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"], submit=False)
+    assert stored(app).answers["pregnant"] == "no"
+    patient_client.save_step("about", {**P01["answers"], "sex_at_birth": "male"})
+    assert "pregnant" not in stored(app).answers
+
+
+def test_no_inline_script_or_style_and_nothing_from_elsewhere(patient_client, clock):
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"], submit=False)
+    pages = ["/", "/intake/review"] + [f"/intake/step/{s.slug}" for s in q.STEPS]
+    for url in pages:
+        html = patient_client.get(url).get_data(as_text=True)
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), url
+        assert " style=" not in html and "<style" not in html, url
+        assert not re.search(r'(src|href)="(https?:)?//', html), url
+
+
+def test_the_resume_email_carries_the_link_and_no_health_information(app, patient_client,
+                                                                     clock):
+    from aiosmtpd.controller import Controller
+
+    class Inbox:
+        def __init__(self):
+            self.messages = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
+        mail.init_app(app)
+        answers = {**P01["answers"], "email": "maria@example.com"}
+        link = start_draft(patient_client, clock, answers)
+        response = patient_client.post("/intake/link", {"send": "1"})
+        assert "We sent the link to your email" in page_text(response)
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    message = inbox.messages[0]
+    body = message.content.decode()
+    assert message.rcpt_tos == ["maria@example.com"]
+    assert "Subject: Your link to continue" in body
+    assert link in body.replace("=\r\n", "")
+    for private in ("Maria", "Alvarez", "1980", "pain", "CRPS", "ketamine"):
+        assert private not in body
+
+
+def test_the_definition_is_the_one_stored_with_the_draft(app, patient_client, clock):
+    start_draft(patient_client, clock)
+    assert stored(app).questionnaire_version == q.QUESTIONNAIRE_VERSION
+    assert stored(app).language == "en"
