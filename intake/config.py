@@ -20,6 +20,8 @@ RESUME_LINK_DAYS = 7
 RESUME_MAX_FAILURES = 5
 #: A patient session ends after this long without a request (the draft stays saved).
 PATIENT_IDLE_TIMEOUT = timedelta(hours=4)
+#: The browser keeps the session cookie no longer than a patient session may idle.
+PERMANENT_SESSION_LIFETIME = PATIENT_IDLE_TIMEOUT
 
 #: Addresses told (without health information) that an urgent draft is waiting.
 URGENT_NOTIFY_TO: list[str] = []

@@ -169,11 +169,12 @@ def answer_text(item: q.Item, value: Any) -> str:
 @bp.before_request
 def patient_session() -> None:
     """End a patient session idle for too long (the draft stays on the server)."""
-    seen = session.get("seen")
+    if "draft" not in session:
+        return
     idle = current_app.config["PATIENT_IDLE_TIMEOUT"].total_seconds()
-    if seen is not None and time.time() - seen > idle:
+    if time.time() - session.get("seen", 0) > idle:
         session.clear()
-        session["ended"] = True
+        return
     session["seen"] = int(time.time())
     session.permanent = True
 
@@ -249,6 +250,7 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     if created:
         draft = create_draft(str(get_locale()), q.QUESTIONNAIRE_VERSION)
         session["draft"] = draft.draft_key
+        session["seen"] = int(time.time())
     rendered = {item.id for item in form.items}
     answers = {k: v for k, v in draft.answers.items() if k not in rendered}
     answers.update(form.answers())
