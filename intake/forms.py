@@ -12,7 +12,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    BooleanField, Field, RadioField, SelectChoice, SelectMultipleField, StringField, TextAreaField,
+    BooleanField,
+    Field,
+    RadioField,
+    SelectChoice,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
 )
 from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
@@ -234,7 +240,8 @@ class PhoneField(TextField):
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            raise ValidationError(_l("Enter a phone number we can call, for example (305) 555-0100."))
+            raise ValidationError(
+                _l("Enter a phone number we can call, for example (305) 555-0100."))
         self.e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     @property
@@ -389,24 +396,27 @@ class StepForm(FlaskForm):
     items: tuple[q.Item, ...]
 
     def __init__(self, *args: Any, context: dict[str, Any], reference: dt.date,
-                 **kwargs: Any) -> None:
+                 switched_off: frozenset[str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context = context
         self.reference = reference
+        self.switched_off = switched_off
         for item in self.items:
             field = self[item.id]
             field.item = item
             field.reference = reference
+            field.condition = q.condition(item, switched_off)
 
     def answer_fields(self) -> list[AnswerField]:
         return [self[item.id] for item in self.items]
 
     def applies(self, item: q.Item) -> bool:
         """Whether a follow-up applies given what is on this page now."""
-        if item.shown_when is None:
+        rule = q.condition(item, self.switched_off)
+        if rule is None:
             return True
         now = {**self.context, **{i.id: self[i.id].answer_or_raw() for i in self.items}}
-        return item.shown_when.holds(now, q.age_from(now, self.reference))
+        return rule.holds(now, q.age_from(now, self.reference))
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = True  # the CSRF token is checked app-wide, before any view runs

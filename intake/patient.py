@@ -12,7 +12,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import (
-    Blueprint, abort, current_app, redirect, render_template, request, session, url_for,
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
 )
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
@@ -63,7 +70,8 @@ def copy_text(key: str, **values: Any) -> Markup:
         clinic_phone=config["CLINIC_PHONE"], crisis_line=config["CRISIS_LINE"],
         emergency_number=config["EMERGENCY_NUMBER"], **values,
     )
-    return Markup(re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", str(escape(text))))
+    bold = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", str(escape(text)))
+    return Markup(bold)  # noqa: S704 (escaped clinic copy, never patient text)
 
 
 def current_draft(lock: bool = False) -> Submission | None:
@@ -85,10 +93,9 @@ def shown_items(step: q.Step, answers: dict[str, Any], today: dt.date) -> tuple[
     for item in step.items:
         if item.system or item.instrument in off:
             continue
-        condition = item.shown_when
-        if condition is None or set(condition.items()) <= own:
-            ids.append(item.id)
-        elif condition.holds(answers, q.age_from(answers, today)):
+        condition = q.condition(item, off)
+        same_page = condition is None or set(condition.items()) <= own
+        if same_page or condition.holds(answers, q.age_from(answers, today)):
             ids.append(item.id)
     return tuple(ids)
 
@@ -229,7 +236,7 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
     form_class = forms.step_form_class(slug, item_ids)
     form = form_class(
         formdata=request.form if posting else None, data=None if posting else answers,
-        context=answers, reference=today,
+        context=answers, reference=today, switched_off=switched_off(),
     )
     if posting and save and form.validate():
         return save_step(step, draft, form, today)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 QUESTIONNAIRE_VERSION = "2025.1"
 
@@ -176,6 +177,8 @@ class Item:
     #: Text shown before this item: an instrument's stem or instructions.
     preamble: str = ""
     instrument: str | None = None
+    #: A clinic policy that, switched off, shows this item without its condition.
+    skip_policy: str | None = None
     category: str | None = None  # Budapest symptom category
     system: bool = False  # stored by the flow, never asked
     autocomplete: str | None = None
@@ -341,6 +344,9 @@ PAIN_REGIONS = (
     Choice("chest_abdomen", N_("Chest or belly")),
     Choice("back", N_("Back")),
 )
+
+#: *policy*: a "no" to DAST-10 item 1 skips items 2-10 (a clinic may switch it off).
+DAST_SKIP = "dast_skip"
 
 PREGNANCY_RULE = All((OneOf("sex_at_birth", ("female", "intersex", "prefer_not")),
                       AgeAtMost(PREGNANCY_MAX_AGE)))
@@ -571,7 +577,8 @@ _STEPS = (
             Choice("underactive", N_("Underactive thyroid")),
         )),
         yn("glaucoma", N_("Do you have glaucoma or high pressure in the eyes?")),
-        yn("icp_condition", N_("Do you have a brain tumor, a shunt, or raised pressure in the head?")),
+        yn("icp_condition",
+           N_("Do you have a brain tumor, a shunt, or raised pressure in the head?")),
         yn("head_injury_recent", N_("Have you had a head injury in the last 3 months?")),
         yn("seizures", N_("Have you ever had a seizure, or do you have epilepsy?")),
         yn("porphyria", N_("Do you have porphyria?")),
@@ -672,6 +679,7 @@ _STEPS = (
         *(yn(f"dast_{n}", wording, instrument="dast10",
              preamble=DAST_INSTRUCTIONS if n == 1 else "",
              shown_when=None if n == 1 else Equals("dast_1", "yes"),
+             skip_policy=None if n == 1 else DAST_SKIP,
              follow_up="" if n == 1 else N_("If you answered yes to the first drug question:"))
           for n, wording in enumerate(DAST_WORDING, start=1)),
         single("ketamine_nonmedical", N_("Have you used ketamine, other than as prescribed?"),
@@ -736,7 +744,7 @@ YES_CODES = ("yes",)
 
 def parse_date(value: Any) -> dt.date | None:
     """A ``YYYY-MM-DD`` string as a date, or None when it is not one."""
-    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
         return None
     try:
         return dt.date.fromisoformat(value)
@@ -775,14 +783,24 @@ def step_shown(step: Step, answers: Mapping[str, Any], reference: dt.date,
     )
 
 
+def condition(item: Item, switched_off: frozenset[str] = frozenset()) -> Any:
+    """The item's shown-when rule under the clinic's policy (None: always shown)."""
+    return None if item.skip_policy in switched_off else item.shown_when
+
+
 def item_shown(item: Item, answers: Mapping[str, Any], reference: dt.date,
                switched_off: frozenset[str] = frozenset()) -> bool:
-    """Whether the item applies; a system item applies wherever its step does."""
+    """Whether the item applies; a system item applies wherever its step does.
+
+    ``switched_off`` names the instruments a clinic does not ask and the skip policies
+    it has turned off.
+    """
     if item.instrument in switched_off:
         return False
     if not step_shown(STEP_BY_SLUG[item.step], answers, reference, switched_off):
         return False
-    return item.shown_when is None or item.shown_when.holds(answers, age_from(answers, reference))
+    rule = condition(item, switched_off)
+    return rule is None or rule.holds(answers, age_from(answers, reference))
 
 
 def shown_steps(answers: Mapping[str, Any], reference: dt.date,
@@ -810,7 +828,8 @@ def drop_hidden(answers: Mapping[str, Any], reference: dt.date,
 
 # --- values: normalisation and checks ----------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+#: Control characters (Unicode category Cc) other than TAB and LF.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def normalise_text(value: str) -> str | None:
@@ -831,12 +850,8 @@ def text_problem(item: Item, value: str) -> str | None:
 
 
 def email_ok(value: str) -> bool:
-    """Exactly one @, something before it and a dot inside the domain."""
-    local, at, domain = value.partition("@")
-    return (
-        bool(at) and bool(local) and "@" not in domain
-        and "." in domain.strip(".") and " " not in value
-    )
+    """Exactly one @ and a dot in the domain (the spec's rule, shared by form and scorer)."""
+    return value.count("@") == 1 and "." in value.partition("@")[2]
 
 
 def upper_bound(item: Item, reference: dt.date) -> float | None:
@@ -901,7 +916,7 @@ def _check(item: Item, value: Any, reference: dt.date) -> Any:
             raise bad("gives an age over 120")
         return value
     if kind == "month":
-        if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value):
             raise bad("must be a month written YYYY-MM")
         if value > reference.strftime("%Y-%m"):
             raise bad("is after the submission month")

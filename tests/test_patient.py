@@ -10,7 +10,7 @@ from html import unescape
 
 import pytest
 from conftest import CASES, csrf_token, load_case, step_posts, stored
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from intake import mail, scoring
 from intake import questionnaire as q
@@ -175,7 +175,7 @@ def test_a_resume_link_get_changes_nothing(app, patient_client, clock):
 def test_five_wrong_dates_of_birth_lock_the_link(app, patient_client, clock):
     link = start_draft(patient_client, clock)
     other = type(patient_client)(app.test_client())
-    for attempt in range(4):
+    for _ in range(4):
         response = other.post(link, dob_parts("1981-03-15"))
         assert response.status_code == 200
         assert "does not match" in page_text(response)

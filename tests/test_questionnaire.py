@@ -135,6 +135,7 @@ def test_text_normalisation(raw, normal):
     ({"comments": "\n".join(["x"] * 5_001)}, "comments"),
     ({"phone": "3055550100"}, "phone"),
     ({"email": "a@b"}, "email"),
+    ({"first_name": "a\x85b"}, "first_name"),
     ({"email": "a@@b.com"}, "email"),
     ({"nrs_now": 7.5}, "nrs_now"),
     ({"nrs_now": 11}, "nrs_now"),
