@@ -32,6 +32,11 @@ MAIL_DEFAULT_SENDER = "no-reply@clinic.invalid"
 #: Licensed instruments a clinic may switch off (questionnaire.md, licence notes).
 STOP_BANG_ENABLED = True
 DAST10_ENABLED = True
+#: *policy*: a "no" to DAST-10 item 1 scores 0 and skips items 2-10.
+DAST_SKIP = True
+
+#: Where the PDF's DejaVu fonts are, when not in Debian's fonts-dejavu-core directory.
+PDF_FONT_DIR = None
 
 #: Base URL of the FHIR canonical for the Questionnaire resource.
 FHIR_BASE_URL = "https://clinic.invalid/fhir"

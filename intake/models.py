@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
+from flask.cli import with_appcontext
 from flask_migrate import Migrate, upgrade
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Boolean, DateTime, Integer, String, TypeDecorator, event, select
@@ -189,6 +190,7 @@ def read_secret_key(app: Flask) -> str | None:
 
 
 @click.command("init-db")
+@with_appcontext
 def init_db_command() -> None:
     """Create or upgrade the database schema; never drops data."""
     ensure_instance(current_app)

@@ -422,7 +422,7 @@ def submit(draft: Submission, today: dt.date):
     draft.score = result
     draft.rules_version = result["rules_version"]
     draft.routing = result["routing"]
-    draft.submitted_at = utcnow()
+    draft.submitted_at = clinic_now().astimezone(dt.UTC)
     if draft.status == "draft":
         draft.status = "new"
     draft.updated_at = draft.submitted_at

@@ -1,0 +1,488 @@
+"""What the physician summary says, as plain data: the PDF and the staff page render it.
+
+Every sentence the summary prints is built here, once, from the questionnaire's
+definition and the score, so the two renderings cannot drift apart. Nothing here
+escapes or lays out text; patient text is carried exactly as typed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from intake import scoring
+from intake.questionnaire import ITEMS, Item, answer_label, item_shown, shown_steps
+
+#: What an unanswered shown item reads as in the list of answers.
+UNANSWERED = "—"
+#: What a missing value reads as anywhere else in the summary.
+NOT_ANSWERED = "not answered"
+
+DISCLAIMER = (
+    "Patient-reported screening summary. Not a diagnosis. The Budapest criteria also "
+    "require examination signs in ≥2 categories, a clinician's judgement that the pain is "
+    "disproportionate, and exclusion of other diagnoses."
+)
+TRIAL_MATCH = scoring.SUPPORTIVE_WORDS
+#: Indicators that count the others: printed as one sentence below the table.
+COUNTERS = ("supportive", "not_assessed")
+#: Indicators the header already shows.
+IN_HEADER = ("age",)
+
+ROUTING_MEANING = {
+    "URGENT": "contact the patient the same day",
+    "HOLD": "do not schedule until a physician records an override for each hold",
+    "REVIEW-FLAGS": "a physician reviews the flags below",
+    "REVIEW-NO-FLAGS": "no flags raised; a physician reviews the answers",
+}
+TIER_MEANING = {
+    "urgent": "contact the patient the same day",
+    "hold": "do not schedule until a physician records an override",
+    "review": "the physician decides",
+}
+INSTRUMENT_NAMES = {
+    "phq9": "PHQ-9",
+    "gad7": "GAD-7",
+    "audit_c": "AUDIT-C",
+    "dast10": "DAST-10",
+    "stop_bang": "STOP-Bang",
+    "peg": "PEG",
+}
+INSTRUMENT_MAXIMUM = {"phq9": 27, "gad7": 21, "audit_c": 12, "dast10": 10, "stop_bang": 8}
+UNITS = {"height_cm": "cm", "weight_kg": "kg", "bp_systolic": "mmHg", "bp_diastolic": "mmHg",
+         "prior_ketamine_weeks": "weeks"}
+
+#: The blank examination checklist: the Budapest signs by category [B1][B3].
+BUDAPEST_SIGNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Sensory", ("Hyperalgesia (to pinprick)",
+                 "Allodynia (to light touch, temperature, deep somatic pressure or joint "
+                 "movement)")),
+    ("Vasomotor", ("Temperature asymmetry", "Skin color changes or asymmetry")),
+    ("Sudomotor / edema", ("Edema", "Sweating changes or asymmetry")),
+    ("Motor / trophic", ("Decreased range of motion",
+                         "Motor dysfunction (weakness, tremor, dystonia)",
+                         "Trophic changes (hair, nail, skin)")),
+)
+#: The CRPS Severity Score's examination signs [C1][C2], as questionnaire.md §6 lists them.
+CSS_SIGNS: tuple[str, ...] = (
+    "Hyperalgesia to pinprick",
+    "Allodynia to light touch, temperature, deep pressure or joint movement",
+    "Temperature asymmetry on palpation",
+    "Skin color asymmetry",
+    "Sweating asymmetry",
+    "Asymmetric edema",
+    "Trophic changes",
+    "Motor changes including decreased active range of motion",
+)
+#: The clinician's part of the criteria, ticked beside the signs.
+CLINICIAN_CHECKS: tuple[str, ...] = (
+    "Pain disproportionate to any inciting event (clinician's judgement)",
+    "No other diagnosis better explains the signs and symptoms",
+)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One labelled value, such as "Date of birth: 1980-03-15"."""
+
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class Trigger:
+    """Why a flag was raised, in words: the question and the patient's answer."""
+
+    label: str
+    answer: str
+
+    @property
+    def joiner(self) -> str:
+        """What separates the question from the answer: nothing after a question mark."""
+        return " " if self.label.endswith(("?", ":")) else ": "
+
+    def __str__(self) -> str:
+        return f"{self.label}{self.joiner}{self.answer}"
+
+
+@dataclass(frozen=True)
+class FlagLine:
+    """A raised flag as printed: tier, title, triggers in words and source."""
+
+    code: str
+    tier: str
+    title: str
+    triggers: tuple[Trigger, ...]
+    source: str
+
+
+@dataclass(frozen=True)
+class IndicatorLine:
+    """An indicator as printed: its value and its rule in words."""
+
+    name: str
+    value: str
+    rule: str
+    #: Whether it matches the 2009 trial's entry criterion; None without a criterion or value.
+    supportive: bool | None
+    note: str
+
+
+@dataclass(frozen=True)
+class AnswerLine:
+    """One shown question and its answer in words ("—" when unanswered)."""
+
+    question: str
+    answer: str
+    answered: bool
+
+
+@dataclass(frozen=True)
+class StepAnswers:
+    """A shown step and every question shown in it."""
+
+    title: str
+    answers: tuple[AnswerLine, ...]
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """A status change, override or rescore, as the caller hands it in."""
+
+    who: str
+    when: dt.datetime
+    what: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ActionLine:
+    """A staff action as printed, its time in the clinic's zone."""
+
+    who: str
+    when: str
+    what: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Everything the physician summary prints, in plain strings."""
+
+    clinic_name: str
+    reference: str
+    patient_name: str
+    patient: tuple[Fact, ...]
+    submitted_at: str
+    language_note: str
+    routing: str
+    routing_meaning: str
+    disclaimer: str
+    flags: tuple[FlagLine, ...]
+    info: tuple[str, ...]
+    indicators: tuple[IndicatorLine, ...]
+    trial_matches: str
+    instruments: tuple[Fact, ...]
+    pain_regions: tuple[str, ...]
+    pain: tuple[Fact, ...]
+    treatments: tuple[Fact, ...]
+    prior_ketamine: tuple[Fact, ...]
+    medicines: tuple[Fact, ...]
+    allergies: tuple[Fact, ...]
+    budapest_signs: tuple[tuple[str, tuple[str, ...]], ...]
+    css_signs: tuple[str, ...]
+    clinician_checks: tuple[str, ...]
+    steps: tuple[StepAnswers, ...]
+    actions: tuple[ActionLine, ...]
+    questionnaire_version: str
+    rules_version: str
+    generated_at: str
+
+    @property
+    def title(self) -> str:
+        """The document title: the reference, never the patient's name."""
+        return f"Intake summary {self.reference}"
+
+
+def local_time(moment: dt.datetime, timezone: str) -> str:
+    """Clinic-local time with its offset, "2025-06-01 14:32 (UTC−04:00)"; naive means UTC."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    local = moment.astimezone(ZoneInfo(timezone))
+    offset = local.utcoffset() or dt.timedelta(0)
+    sign = "+" if offset >= dt.timedelta(0) else "−"
+    hours, rest = divmod(abs(int(offset.total_seconds())), 3600)
+    return f"{local:%Y-%m-%d %H:%M} (UTC{sign}{hours:02d}:{rest // 60:02d})"
+
+
+def answer_words(item: Item, value: Any) -> str:
+    """A stored answer in words, for the physician: labels, scale points and units."""
+    if value is None or value == []:
+        return NOT_ANSWERED
+    words = answer_label(item, value)
+    if isinstance(words, list):
+        return "; ".join(words)
+    if item.type == "scale0_3":
+        return f"{words} ({value})"
+    if item.type == "scale0_10":
+        return f"{value}/10"
+    if item.id in UNITS:
+        return f"{words} {UNITS[item.id]}"
+    return words
+
+
+def question_words(item: Item) -> str:
+    """The question as the physician reads it in the list of answers."""
+    if item.id.startswith("benefit_"):
+        return f"{item.follow_up}: how much did it help?"
+    if item.instrument in INSTRUMENT_NAMES and item.instrument != "peg":
+        return f"{INSTRUMENT_NAMES[item.instrument]}: {item.label}"
+    return item.label
+
+
+def build_summary(
+    *,
+    answers: Mapping[str, Any],
+    score: Mapping[str, Any],
+    reference: str,
+    submitted_at: dt.datetime | dt.date,
+    reference_date: dt.date,
+    clinic_name: str,
+    timezone: str,
+    language: str = "en",
+    questionnaire_version: str,
+    actions: Iterable[StaffAction] = (),
+    generated_at: dt.datetime | None = None,
+) -> Summary:
+    """Everything the physician summary prints, for stored (already cleaned) answers."""
+    switched_off = frozenset(
+        key for key, result in score["instruments"].items()
+        if result.get("administered") is False
+    )
+    indicators = score["indicators"]
+    if isinstance(submitted_at, dt.datetime):
+        submitted = local_time(submitted_at, timezone)
+    else:
+        submitted = submitted_at.isoformat()
+    return Summary(
+        clinic_name=clinic_name,
+        reference=reference,
+        patient_name=f"{answers.get('first_name', '')} {answers.get('last_name', '')}".strip(),
+        patient=(
+            Fact("Date of birth", answers.get("dob", NOT_ANSWERED)),
+            Fact("Age", _number(indicators.get("age"))),
+            Fact("Sex at birth", _words(answers, "sex_at_birth")),
+            Fact("Phone", answers.get("phone", NOT_ANSWERED)),
+        ),
+        submitted_at=submitted,
+        language_note="answered in Spanish" if language == "es" else "",
+        routing=score["routing"],
+        routing_meaning=ROUTING_MEANING.get(score["routing"], ""),
+        disclaimer=DISCLAIMER,
+        flags=tuple(_flag_line(flag, score) for flag in score["flags"]),
+        info=tuple(_info(code) for code in score["info"]),
+        indicators=_indicator_lines(indicators),
+        trial_matches=_trial_matches(indicators),
+        instruments=_instrument_lines(score, answers),
+        pain_regions=tuple(answers.get("pain_regions", ())),
+        pain=_pain_facts(answers, indicators),
+        treatments=_treatment_facts(answers),
+        prior_ketamine=_prior_ketamine_facts(answers),
+        medicines=(
+            Fact("Medicines taken now", answers.get("medications_list", NOT_ANSWERED)),
+            Fact("Takes any of these now", _words(answers, "med_classes")),
+            *((Fact("Opioid, dose and how often", _words(answers, "opioid_details")),)
+              if "opioid" in answers.get("med_classes", ()) else ()),
+        ),
+        allergies=(
+            Fact("Allergic reaction to ketamine", _words(answers, "ketamine_allergy")),
+            Fact("Other allergies", answers.get("allergies", NOT_ANSWERED)),
+        ),
+        budapest_signs=BUDAPEST_SIGNS,
+        css_signs=CSS_SIGNS,
+        clinician_checks=CLINICIAN_CHECKS,
+        steps=tuple(
+            StepAnswers(step.title, tuple(
+                _answer_line(item, answers.get(item.id))
+                for item in step.items
+                if not item.system
+                and item_shown(item, answers, reference_date, switched_off)
+            ))
+            for step in shown_steps(answers, reference_date, switched_off)
+        ),
+        actions=tuple(
+            ActionLine(a.who, local_time(a.when, timezone), a.what, a.reason) for a in actions
+        ),
+        questionnaire_version=questionnaire_version,
+        rules_version=score["rules_version"],
+        generated_at=local_time(generated_at or dt.datetime.now(dt.UTC), timezone),
+    )
+
+
+_INFO = {info.code: info for info in scoring.INFO}
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return NOT_ANSWERED
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _words(answers: Mapping[str, Any], item_id: str) -> str:
+    return answer_words(ITEMS[item_id], answers.get(item_id))
+
+
+def _answer_line(item: Item, value: Any) -> AnswerLine:
+    if value is None or value == []:
+        return AnswerLine(question_words(item), UNANSWERED, answered=False)
+    return AnswerLine(question_words(item), answer_words(item, value), answered=True)
+
+
+def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any]) -> Trigger:
+    item_id, value = trigger["item"], trigger.get("answer")
+    if item_id in score["instruments"]:
+        name = INSTRUMENT_NAMES.get(item_id, item_id)
+        if value is None:
+            return Trigger(name, "not complete")
+        if trigger.get("note") == "incomplete":
+            return Trigger(f"{name} answered sum", f"{value} (instrument incomplete)")
+        return Trigger(f"{name} total", str(value))
+    if item_id == "phq9_9_endorsed":
+        return Trigger("PHQ-9 item 9, highest answer at an earlier save",
+                       answer_words(ITEMS["phq9_9"], value))
+    if item_id in ITEMS:
+        item = ITEMS[item_id]
+        if item.id == "dob" and value is not None:
+            return Trigger(item.label, f"{value} (age {score['indicators'].get('age')})")
+        return Trigger(question_words(item), answer_words(item, value))
+    return Trigger(item_id.replace("_", " ").capitalize(), _number(value))
+
+
+def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any]) -> FlagLine:
+    return FlagLine(
+        code=flag["code"], tier=flag["tier"], title=flag["title"],
+        triggers=tuple(_trigger(t, score) for t in flag["triggers"]),
+        source=flag["source"],
+    )
+
+
+def _info(code: str) -> str:
+    info = _INFO.get(code)
+    return f"{info.title} ({info.source})" if info else code
+
+
+def _indicator_lines(indicators: Mapping[str, Any]) -> tuple[IndicatorLine, ...]:
+    lines = []
+    for indicator in scoring.INDICATORS:
+        if indicator.key in COUNTERS + IN_HEADER:
+            continue
+        value = indicators.get(indicator.key)
+        if indicator.key == "budapest_symptom_categories":
+            shown = scoring.budapest_label(value)
+        elif indicator.key == "css_symptom_subscore":
+            shown = scoring.css_label(value)
+        else:
+            shown = "not assessed" if value is None else _number(value)
+        supportive = None if value is None else indicator.supportive(value)
+        if indicator.threshold is None:
+            note = ""
+        elif supportive:
+            note = TRIAL_MATCH
+        else:
+            note = (f"2009 trial entry criterion [K4]: {indicator.supportive_when}"
+                    + ("" if value is None else "; not reached"))
+        lines.append(IndicatorLine(
+            name=indicator.name, value=shown, rule=indicator.rule,
+            supportive=supportive if indicator.threshold is not None else None,
+            note=note,
+        ))
+    return tuple(lines)
+
+
+def _trial_matches(indicators: Mapping[str, Any]) -> str:
+    supportive, missing = indicators.get("supportive"), indicators.get("not_assessed")
+    return (f"{supportive} of 4 indicators {'match' if supportive != 1 else 'matches'} an "
+            f"entry criterion of the 2009 outpatient ketamine trial [K4]; "
+            f"{missing} not assessed.")
+
+
+def _instrument_lines(score: Mapping[str, Any],
+                      answers: Mapping[str, Any]) -> tuple[Fact, ...]:
+    facts = []
+    under_18 = any(flag["code"] == "AGE_UNDER_18" for flag in score["flags"])
+    for key, result in score["instruments"].items():
+        name = INSTRUMENT_NAMES.get(key, key)
+        total = result.get("total")
+        if result.get("administered") is False:
+            facts.append(Fact(name, "not administered"))
+            continue
+        if under_18:
+            facts.append(Fact(name, "not asked (under 18)"))
+            continue
+        if total is None:
+            facts.append(Fact(name, "incomplete — not scored"))
+            continue
+        shown = f"{total}/{INSTRUMENT_MAXIMUM.get(key, '?')}"
+        if result.get("band"):
+            shown += f" · {result['band'].replace('_', ' ')}"
+        if key == "audit_c":
+            threshold = 4 if answers.get("sex_at_birth") == "male" else 3
+            shown += (f" · {'positive' if result.get('positive') else 'not positive'}"
+                      f" (positive at ≥{threshold})")
+        if result.get("partial"):
+            shown += " · partial: BMI or neck size not known, scored 0"
+        facts.append(Fact(name, shown))
+    return tuple(facts)
+
+
+def _pain_facts(answers: Mapping[str, Any], indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
+    onset = answers.get("onset")
+    months = indicators.get("duration_months")
+    if onset and months is not None:
+        onset = f"{onset} ({months} months)"
+    event = _words(answers, "inciting_event")
+    if answers.get("inciting_event_other"):
+        event = f"{event}: {answers['inciting_event_other']}"
+    diagnosis = _words(answers, "clinician_dx_crps")
+    if answers.get("crps_type"):
+        diagnosis = f"{diagnosis}, {_words(answers, 'crps_type')}"
+    return (
+        Fact("What started it", event),
+        Fact("Began", onset or NOT_ANSWERED),
+        Fact("Pain now / average / worst in past week",
+             " / ".join(_number(answers.get(i)) for i in
+                        ("nrs_now", "nrs_avg_week", "nrs_worst_week"))),
+        Fact("Spread beyond where it started", _words(answers, "pain_spread")),
+        Fact("A doctor has told them it is CRPS (as reported)", diagnosis),
+        Fact("Other causes doctors suggested", answers.get("other_dx_suggested", NOT_ANSWERED)),
+    )
+
+
+def _treatment_facts(answers: Mapping[str, Any]) -> tuple[Fact, ...]:
+    tried = ITEMS["treatments_tried"]
+    codes = answers.get("treatments_tried", ())
+    if not codes:
+        return (Fact("Treatments tried", NOT_ANSWERED),)
+    facts = []
+    for code in codes:
+        benefit = _words(answers, f"benefit_{code}") if code != "none" else ""
+        for device in ("scs", "drg"):
+            if code == device and answers.get(f"{device}_status"):
+                benefit = f"{benefit}; {_words(answers, f'{device}_status')}"
+        facts.append(Fact(tried.choice_label(code), benefit))
+    return tuple(facts)
+
+
+def _prior_ketamine_facts(answers: Mapping[str, Any]) -> tuple[Fact, ...]:
+    route = answers.get("prior_ketamine")
+    if route in (None, "none"):
+        return (Fact("Ketamine treatment before", _words(answers, "prior_ketamine")),)
+    return (
+        Fact("Route", _words(answers, "prior_ketamine")),
+        Fact("Year of the last treatment", _words(answers, "prior_ketamine_year")),
+        Fact("Benefit", _words(answers, "prior_ketamine_benefit")),
+        Fact("Weeks it helped", _words(answers, "prior_ketamine_weeks")),
+    )
