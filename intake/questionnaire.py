@@ -392,14 +392,35 @@ DAST_WORDING = (
 )
 
 
+BENEFIT_QUESTIONS = {
+    "pt": N_("How much did physical therapy help?"),
+    "ot_gmi": N_("How much did occupational therapy, graded motor imagery or mirror "
+                 "therapy help?"),
+    "psychology": N_("How much did pain psychology or CBT help?"),
+    "gabapentinoid": N_("How much did gabapentin or pregabalin help?"),
+    "tca_snri": N_("How much did amitriptyline, nortriptyline, duloxetine or similar help?"),
+    "nsaid": N_("How much did anti-inflammatories help?"),
+    "opioid": N_("How much did opioid pain medicine help?"),
+    "oral_steroid": N_("How much did steroid tablets help?"),
+    "bisphosphonate": N_("How much did bisphosphonates help?"),
+    "topical": N_("How much did creams or patches help?"),
+    "sympathetic_block": N_("How much did the sympathetic nerve block help?"),
+    "other_block": N_("How much did the other nerve block or injection help?"),
+    "scs": N_("How much did the spinal cord stimulator help?"),
+    "drg": N_("How much did the dorsal root ganglion stimulator help?"),
+    "ivig": N_("How much did IVIG help?"),
+    "iv_lidocaine": N_("How much did IV lidocaine help?"),
+}
+
+
 def _benefit_items() -> tuple[Item, ...]:
     return tuple(
         single(
-            f"benefit_{t.code}", N_("How much did it help?"), BENEFIT,
-            shown_when=Ticked(t.code, "treatments_tried"),
-            follow_up=t.label,
+            f"benefit_{code}", question, BENEFIT,
+            shown_when=Ticked(code, "treatments_tried"),
+            follow_up=N_("If you tried it:"),
         )
-        for t in TREATMENTS if t.code != "none"
+        for code, question in BENEFIT_QUESTIONS.items()
     )
 
 

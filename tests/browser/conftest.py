@@ -1,0 +1,95 @@
+"""Browser fixtures: the real app on a local port, and Debian's Chromium driven by Playwright.
+
+Playwright never downloads a browser here: it launches the ``chromium`` found on PATH.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from conftest import in_ci
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from werkzeug.serving import make_server
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync",
+]
+#: How long one action or expectation may wait before the test fails (ms).
+ACTION_TIMEOUT = 5_000
+
+#: Logged as a console error by the page itself, so a violation the browser reports only
+#: as an event is caught too (init scripts are not subject to the page's CSP).
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI}`);
+});
+"""
+
+
+@pytest.fixture
+def live_server(app) -> Iterator[str]:
+    """The app from the ``app`` fixture served over HTTP on a free port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    host = f"127.0.0.1:{server.server_port}"
+    app.config["SERVER_NAME"] = host  # so external URLs (the resume link) point here
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    yield f"http://{host}"
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    if executable is None:
+        reason = ("Debian's Chromium is not on PATH; install it with "
+                  "`apt-get install chromium` (Playwright's own browsers are not used)")
+        if in_ci():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=CHROMIUM_ARGS,
+        )
+        yield browser
+        browser.close()
+
+
+class Tab:
+    """One page in its own browser context, with the problems it logged."""
+
+    def __init__(self, context: BrowserContext):
+        self.context = context
+        self.page: Page = context.new_page()
+        self.problems: list[str] = []
+        self.page.on("console", self._console)
+        self.page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
+
+    def _console(self, message: Any) -> None:
+        if message.type != "error":
+            return
+        self.problems.append(f"console error: {message.text} ({message.location['url']})")
+
+
+@pytest.fixture
+def open_tab(browser: Browser, live_server: str) -> Iterator[Callable[..., Tab]]:
+    """``open_tab(**context_options)``: a fresh browser context on the live server."""
+    contexts: list[BrowserContext] = []
+
+    def open_new(**options: Any) -> Tab:
+        context = browser.new_context(base_url=live_server, **options)
+        context.set_default_timeout(ACTION_TIMEOUT)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
+        contexts.append(context)
+        return Tab(context)
+
+    yield open_new
+    for context in contexts:
+        context.close()
