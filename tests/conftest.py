@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import re
+import socket
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -173,6 +174,31 @@ def stored(app, reference: str | None = None) -> Submission:
         assert len(rows) == 1, f"{len(rows)} submissions stored"
         db.session.expunge_all()
         return rows[0]
+
+
+@pytest.fixture
+def mail_inbox(app):
+    """A local SMTP server the app sends to; the list of messages it received."""
+    from aiosmtpd.controller import Controller
+
+    from intake import mail
+
+    messages: list[Any] = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            messages.append(envelope)
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
+    mail.init_app(app)
+    yield messages
+    controller.stop()
 
 
 def in_ci() -> bool:

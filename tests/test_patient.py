@@ -5,15 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
-import socket
 from html import unescape
 
 import pytest
 from conftest import CASES, csrf_token, load_case, step_posts, stored
 from sqlalchemy import update
 
-from intake import mail, scoring
 from intake import questionnaire as q
+from intake import scoring
 from intake.models import Submission, db
 
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
@@ -406,41 +405,34 @@ def test_no_inline_script_or_style_and_nothing_from_elsewhere(patient_client, cl
         assert not re.search(r'(src|href)="(https?:)?//', html), url
 
 
-def test_the_resume_email_carries_the_link_and_no_health_information(app, patient_client,
-                                                                     clock):
-    from aiosmtpd.controller import Controller
-
-    class Inbox:
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):
-            self.messages.append(envelope)
-            return "250 OK"
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
-        mail.init_app(app)
-        answers = {**P01["answers"], "email": "maria@example.com"}
-        link = start_draft(patient_client, clock, answers)
-        response = patient_client.post("/intake/link", {"send": "1"})
-        assert "We sent the link to your email" in page_text(response)
-    finally:
-        controller.stop()
-    assert len(inbox.messages) == 1
-    message = inbox.messages[0]
+def test_the_resume_email_carries_the_link_and_no_health_information(patient_client, clock,
+                                                                     mail_inbox):
+    answers = {**P01["answers"], "email": "maria@example.com"}
+    link = start_draft(patient_client, clock, answers)
+    response = patient_client.post("/intake/link", {"send": "1"})
+    assert "We sent the link to your email" in page_text(response)
+    assert len(mail_inbox) == 1
+    message = mail_inbox[0]
     body = message.content.decode()
     assert message.rcpt_tos == ["maria@example.com"]
     assert "Subject: Your link to continue" in body
     assert link in body.replace("=\r\n", "")
     for private in ("Maria", "Alvarez", "1980", "pain", "CRPS", "ketamine"):
         assert private not in body
+
+
+def test_staff_are_emailed_of_an_urgent_draft_without_health_information(app, patient_client,
+                                                                         clock, mail_inbox):
+    app.config["URGENT_NOTIFY_TO"] = ["desk@clinic.example"]
+    clock("2025-06-01")
+    patient_client.walk({**P01["answers"], "phq9_9": 1}, submit=False)
+    patient_client.save_step("mood", {**P01["answers"], "phq9_9": 2})
+    assert len(mail_inbox) == 1  # once per draft, not once per save
+    body = mail_inbox[0].content.decode()
+    assert mail_inbox[0].rcpt_tos == ["desk@clinic.example"]
+    assert f"An urgent intake is waiting: {stored(app).reference}" in body
+    for private in ("Maria", "Alvarez", "phq", "suicid", "mood"):
+        assert private.lower() not in body.lower()
 
 
 def test_the_definition_is_the_one_stored_with_the_draft(app, patient_client, clock):
