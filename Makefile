@@ -21,6 +21,7 @@ $(VENV)/.installed-test: $(VENV)/.installed
 
 run: $(VENV)/.installed
 	$(FLASK) init-db
+	$(FLASK) setup-link --base-url http://127.0.0.1:5000
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Debian packages the suite drives: Chromium (browser tests), poppler (PDF to text and

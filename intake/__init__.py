@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request, session
+from flask import Flask, current_app, render_template, request, session
 from flask_babel import Babel, get_locale
 from flask_mail import Mail
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake import models
 
@@ -33,8 +36,6 @@ CONTENT_SECURITY_POLICY = {
 
 def select_locale() -> str:
     """The patient's choice, else the browser's preference among our languages."""
-    from flask import current_app
-
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
     if chosen in languages:
@@ -75,10 +76,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     logging.basicConfig(level=logging.INFO)
 
-    from intake import patient, reports
+    from intake import audit, patient, reports, staff
 
     app.register_blueprint(patient.bp)
+    staff.init_app(app)
     reports.init_app(app)
+    audit.init_app(app)
 
     @app.after_request
     def no_store(response):
@@ -92,11 +95,34 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         models.db.session.execute(text("SELECT 1"))
         return {"status": "ok"}
 
-    for code in (400, 403, 404, 405, 413, 429, 500, 503):
+    if app.config["PROXY_FIX_X_FOR"] or app.config["PROXY_FIX_X_PROTO"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"],
+                                x_proto=app.config["PROXY_FIX_X_PROTO"])
+    for code in (400, 403, 404, 405, 413, 429, 503):
         app.register_error_handler(code, _error_page)
+    app.register_error_handler(500, _server_error)
+    app.register_error_handler(OperationalError, _database_error)
     return app
 
 
 def _error_page(error: Any):
     code = getattr(error, "code", 500) or 500
     return render_template("error.html", code=code), code
+
+
+def _server_error(error: Any):
+    """Say nothing internal: an error id the logs can be searched by."""
+    error_id = uuid.uuid4().hex[:12]
+    current_app.logger.error("Unhandled error %s on %s %s", error_id, request.method,
+                             request.path, exc_info=getattr(error, "original_exception", None))
+    return render_template("error.html", code=500, error_id=error_id), 500
+
+
+def _database_error(error: OperationalError):
+    """A database that is busy (or gone) is a message to try again, not a crash."""
+    models.db.session.rollback()
+    current_app.logger.warning("Database unavailable on %s %s: %s", request.method,
+                               request.path, error.orig)
+    response = current_app.make_response((render_template("error.html", code=503), 503))
+    response.headers["Retry-After"] = "5"
+    return response

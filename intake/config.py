@@ -41,6 +41,31 @@ PDF_FONT_DIR = None
 #: Base URL of the FHIR canonical for the Questionnaire resource.
 FHIR_BASE_URL = "https://clinic.invalid/fhir"
 
+#: Days after its last save that `purge-drafts` deletes an abandoned draft.
+DRAFT_RETENTION_DAYS = 60
+#: `demo-data` adds fictional submissions only when this is set (INTAKE_ALLOW_DEMO_DATA=1).
+ALLOW_DEMO_DATA = False
+
+#: Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (Werkzeug's
+#: ProxyFix). 0 trusts no forwarded header, so a client cannot choose its own address.
+PROXY_FIX_X_FOR = 0
+PROXY_FIX_X_PROTO = 0
+
+# Staff accounts and sessions.
+#: A staff session ends after this long without a request, and this long in all.
+STAFF_IDLE_TIMEOUT = timedelta(minutes=15)
+STAFF_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+#: Sign-in attempts from one address (Flask-Limiter syntax), and where the limiter keeps
+#: its counts: "memory://" for one process, e.g. "redis://127.0.0.1:6379" for several.
+LOGIN_RATE_LIMIT = "5 per minute"
+RATELIMIT_STORAGE_URI = "memory://"
+#: Failed sign-ins to one account within the window that lock it, and for how long.
+LOCKOUT_FAILURES = 5
+LOCKOUT_WINDOW = timedelta(minutes=15)
+LOCKOUT_DURATION = timedelta(minutes=15)
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 128
+
 # Security. The secret key lives in instance/secret_key (see models.ensure_secret_key).
 MAX_CONTENT_LENGTH = 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True

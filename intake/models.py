@@ -5,17 +5,31 @@ from __future__ import annotations
 import datetime as dt
 import os
 import secrets
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
+from flask_login import UserMixin
 from flask_migrate import Migrate, upgrade
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, TypeDecorator, event, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    event,
+    select,
+)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 
 class Base(DeclarativeBase):
@@ -81,10 +95,108 @@ class Submission(db.Model):
     #: Earlier scores kept by `rescore`, newest last.
     score_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The worklist's order: 0 URGENT … 3 REVIEW-NO-FLAGS (an urgent draft is 0).
+    queue_rank: Mapped[int | None] = mapped_column(Integer)
+    #: Accent- and case-free names, for a prefix search that never reads the answers.
+    first_name_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    last_name_key: Mapped[str | None] = mapped_column(String(100), index=True)
+
+    __table_args__ = (
+        Index("ix_submission_queue", "queue_rank", "submitted_at", "id"),
+    )
+
+    events: Mapped[list[SubmissionEvent]] = relationship(
+        back_populates="submission", order_by="SubmissionEvent.id")
+
+    def index_names(self) -> None:
+        """Keep the search keys in step with the names in the answers."""
+        self.first_name_key = name_key(self.answers.get("first_name"))
+        self.last_name_key = name_key(self.answers.get("last_name"))
+
+
+ROUTING_RANK = {"URGENT": 0, "HOLD": 1, "REVIEW-FLAGS": 2, "REVIEW-NO-FLAGS": 3}
+
+
+def name_key(name: str | None) -> str | None:
+    """A name without accents or case: "Zoë Ñúñez" and "zoe nunez" share a key."""
+    if not name:
+        return None
+    decomposed = unicodedata.normalize("NFKD", name.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))[:100]
+
+
+class StaffUser(UserMixin, db.Model):
+    """A member of staff: roles are not hierarchical (an account may hold several)."""
+
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: Bumped on logout, password change and deactivation: older sessions stop working.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property
-    def submitted(self) -> bool:
-        return self.status != "draft"
+    def is_active(self) -> bool:
+        return self.active
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    def has_role(self, *roles: str) -> bool:
+        return any(role in self.roles for role in roles)
+
+
+class SubmissionEvent(db.Model):
+    """Something staff did to a submission: a status change, a hold override, a note."""
+
+    __tablename__ = "submission_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
+    #: "status", "override" (of one hold flag) or "note".
+    kind: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str | None] = mapped_column(String(24))
+    to_status: Mapped[str | None] = mapped_column(String(24))
+    flag_code: Mapped[str | None] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    submission: Mapped[Submission] = relationship(back_populates="events")
+    user: Mapped[StaffUser | None] = relationship()
+
+
+class AuditEvent(db.Model):
+    """One append-only audit row, chained to the one before by an HMAC."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    object: Mapped[str | None] = mapped_column(String(128))
+    outcome: Mapped[str] = mapped_column(String(24))
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    hmac: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(db.Model):
+    """The chain's newest row, locked while a row is appended so writers never fork it."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    hmac: Mapped[str] = mapped_column(String(64), default="")
 
 
 def new_reference() -> str:
@@ -117,6 +229,13 @@ def begin_write() -> None:
     if db.session().in_transaction():
         db.session.commit()
     db.session.connection(execution_options={"sqlite_immediate": True})
+    db.session.info["writing"] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:
+        session.info.pop("writing", None)
 
 
 def _sqlite_setup(engine: Engine, busy_timeout: int) -> None:
@@ -169,7 +288,7 @@ def _private_file(path: Path, content: bytes | None = None) -> bool:
 
 
 def ensure_instance(app: Flask) -> None:
-    """instance/ at mode 0700, with a secret key made once and kept there (0600)."""
+    """instance/ at mode 0700, with the secret and audit keys made once there (0600)."""
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
     instance.chmod(0o700)
@@ -177,6 +296,8 @@ def ensure_instance(app: Flask) -> None:
     if _private_file(key_file, secrets.token_hex(32).encode()):
         click.echo(f"Created a secret key in {key_file}")
     key_file.chmod(0o600)
+    if _private_file(instance / "audit_key", secrets.token_hex(32).encode()):
+        click.echo(f"Created the audit key in {instance / 'audit_key'}")
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///"))

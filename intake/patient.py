@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from intake import bodymap, forms, scoring
 from intake import questionnaire as q
-from intake.models import Submission, begin_write, create_draft, db, utcnow
+from intake.models import ROUTING_RANK, Submission, begin_write, create_draft, db, utcnow
 from intake.reports import policy_from_config
 
 bp = Blueprint("patient", __name__)
@@ -265,6 +265,7 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     if crisis:
         answers["phq9_9_endorsed"] = max(answers["phq9_9"], answers.get("phq9_9_endorsed", 0))
     draft.answers = q.drop_hidden(answers, today, switched_off())
+    draft.index_names()
     draft.completed_steps = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
     draft.language = str(get_locale())
     draft.updated_at = utcnow()
@@ -276,7 +277,8 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
             days=current_app.config["RESUME_LINK_DAYS"])
         session["resume"] = token
     newly_urgent = "phq9_9_endorsed" in draft.answers and not draft.urgent
-    draft.urgent = draft.urgent or newly_urgent
+    if newly_urgent:
+        draft.urgent, draft.queue_rank = True, ROUTING_RANK["URGENT"]
     reference = draft.reference
     db.session.commit()
     if newly_urgent:
@@ -422,8 +424,11 @@ def submit(draft: Submission, today: dt.date):
     draft.score = result
     draft.rules_version = result["rules_version"]
     draft.routing = result["routing"]
+    draft.queue_rank = ROUTING_RANK[draft.routing]
     draft.submitted_at = clinic_now().astimezone(dt.UTC)
-    if draft.status == "draft":
+    # Staff may have marked an urgent draft contacted (it stays so) or closed it (the
+    # patient came back: it is new again).
+    if draft.status in ("draft", "closed"):
         draft.status = "new"
     draft.updated_at = draft.submitted_at
     db.session.commit()

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import os
 import re
+import secrets
 import socket
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ def app(tmp_path: Path):
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'intake.sqlite'}",
         "SERVER_NAME": "localhost",
+        "AUDIT_KEY": "test-audit-key",
+        "AUDIT_HEAD_FILE": str(tmp_path / "audit_head"),
     })
     with app.app_context():
         _reset_database()
@@ -81,7 +84,7 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     return set_day
 
 
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def csrf_token(html: str) -> str:
@@ -174,6 +177,43 @@ def stored(app, reference: str | None = None) -> Submission:
         assert len(rows) == 1, f"{len(rows)} submissions stored"
         db.session.expunge_all()
         return rows[0]
+
+
+STAFF_PASSWORD = "a long enough staff passphrase"
+
+
+def add_staff(app, *roles: str, email: str | None = None, **fields: Any) -> str:
+    """Create a staff account; return its email."""
+    from intake.models import StaffUser
+    from intake.staff.auth import hash_password
+
+    email = email or f"{'-'.join(roles) or 'noroles'}-{secrets.token_hex(3)}@clinic.example"
+    with app.app_context():
+        db.session.add(StaffUser(email=email, roles=list(roles),
+                                 password_hash=hash_password(STAFF_PASSWORD), **fields))
+        db.session.commit()
+    return email
+
+
+def sign_in(client, email: str, password: str = STAFF_PASSWORD, next_url: str = ""):
+    page = client.get("/staff/login")
+    url = "/staff/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                  "email": email, "password": password})
+
+
+@pytest.fixture
+def staff_client(app):
+    """``staff_client("physician")``: a new test client signed in with those roles."""
+
+    def signed_in(*roles: str):
+        client = app.test_client()
+        client.email = add_staff(app, *roles)
+        response = sign_in(client, client.email)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return signed_in
 
 
 @pytest.fixture

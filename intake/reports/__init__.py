@@ -17,8 +17,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import select
 
-from intake import scoring
-from intake.models import Submission, db, utcnow
+from intake import audit, scoring
+from intake.models import ROUTING_RANK, Submission, SubmissionEvent, begin_write, db, utcnow
 from intake.questionnaire import (
     QUESTIONNAIRE_VERSION,
     MalformedAnswers,
@@ -26,7 +26,7 @@ from intake.questionnaire import (
     parse_date,
 )
 from intake.reports.pdf import FontMissing, render_pdf
-from intake.reports.summary import StaffAction, build_summary
+from intake.reports.summary import StaffAction, Summary, build_summary
 
 #: What the PDF of an answers file shows where a stored submission has its reference.
 NO_REFERENCE = "not stored"
@@ -63,18 +63,59 @@ def rescore_actions(submission: Submission) -> list[StaffAction]:
     ]
 
 
+STATUS_LABELS = {
+    "draft": "draft (not yet submitted)",
+    "new": "new",
+    "contacted": "contacted",
+    "reviewed": "reviewed",
+    "cleared_to_schedule": "cleared to schedule",
+    "closed": "closed",
+}
+
+def event_words(event: SubmissionEvent, titles: Mapping[str, str]) -> str:
+    """What a staff event did, as the history and the PDF say it."""
+    if event.kind == "override":
+        title = titles.get(event.flag_code)
+        return f"hold override {event.flag_code}" + (f" ({title})" if title else "")
+    if event.kind == "status":
+        return (f"status {STATUS_LABELS.get(event.from_status, event.from_status)} → "
+                f"{STATUS_LABELS.get(event.to_status, event.to_status)}")
+    return event.kind
+
+
+def staff_actions(submission: Submission) -> list[StaffAction]:
+    """The staff events and the rescores, oldest first, for the summary's last section."""
+    titles = {flag["code"]: flag["title"] for flag in (submission.score or {}).get("flags", ())}
+    events = [
+        StaffAction(who=event.user.email if event.user else "unknown account", when=event.at,
+                    what=event_words(event, titles), reason=event.note or "")
+        for event in submission.events
+    ]
+    return sorted([*rescore_actions(submission), *events], key=lambda action: action.when)
+
+
+def submission_summary(submission: Submission, config: Mapping[str, Any],
+                       score: Mapping[str, Any] | None = None,
+                       today: dt.date | None = None) -> Summary:
+    """What the physician reads about a submission, or an urgent draft scored as of today."""
+    timezone = config["CLINIC_TIMEZONE"]
+    if submission.submitted_at is not None:
+        score, moment = submission.score, submission.submitted_at
+        reference_date = submitted_on(submission, timezone)
+    else:
+        moment = reference_date = today
+    return build_summary(
+        answers=submission.answers, score=score, reference=submission.reference,
+        submitted_at=moment, reference_date=reference_date, clinic_name=config["CLINIC_NAME"],
+        timezone=timezone, language=submission.language,
+        questionnaire_version=submission.questionnaire_version,
+        actions=staff_actions(submission),
+    )
+
+
 def submission_pdf(submission: Submission, config: Mapping[str, Any]) -> bytes:
     """The physician PDF of a stored submission, with the score it was given."""
-    timezone = config["CLINIC_TIMEZONE"]
-    summary = build_summary(
-        answers=submission.answers, score=submission.score, reference=submission.reference,
-        submitted_at=submission.submitted_at,
-        reference_date=submitted_on(submission, timezone),
-        clinic_name=config["CLINIC_NAME"], timezone=timezone, language=submission.language,
-        questionnaire_version=submission.questionnaire_version,
-        actions=rescore_actions(submission),
-    )
-    return render_pdf(summary, font_dir(config))
+    return render_pdf(submission_summary(submission, config), font_dir(config))
 
 
 @click.command("score")
@@ -134,6 +175,7 @@ def pdf_command(reference: str, output: Path) -> None:
     descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pdf)
+    audit.log("pdf_download", submission.reference, detail={"via": "cli"})
     click.echo(f"Wrote {output}")
 
 
@@ -151,6 +193,8 @@ def rescore_command(since: dt.datetime | None) -> None:
         start = since.replace(tzinfo=ZoneInfo(config["CLINIC_TIMEZONE"]))
         query = query.where(Submission.submitted_at >= start)
     changed = 0
+    new_version = scoring.rules_version(policy)
+    begin_write()
     for submission in db.session.scalars(query.order_by(Submission.id)):
         new = scoring.score(submission.answers,
                             submitted_on(submission, config["CLINIC_TIMEZONE"]), policy)
@@ -162,12 +206,17 @@ def rescore_command(since: dt.datetime | None) -> None:
         }]
         submission.score, submission.rules_version = new, new["rules_version"]
         submission.routing = new["routing"]
+        submission.queue_rank = ROUTING_RANK[new["routing"]]
         changed += 1
+    audit.record("rescore", detail={"since": since.date().isoformat() if since else None,
+                                    "changed": changed, "rules_version": new_version})
     db.session.commit()
-    click.echo(f"Rescored {changed} submission(s) under rules {scoring.rules_version(policy)}.")
+    click.echo(f"Rescored {changed} submission(s) under rules {new_version}.")
 
 
 def init_app(app: Flask) -> None:
     """Register the report commands with the application's CLI."""
     for command in (score_command, pdf_command, rescore_command):
         app.cli.add_command(command)
+    from intake.reports import export  # after this module's helpers, which it uses
+    export.init_app(app)

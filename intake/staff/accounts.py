@@ -1,0 +1,194 @@
+"""Staff accounts (admin): list, create, deactivate, reset, unlock; the audit log; the CLI."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask.cli import with_appcontext
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import (
+    EmailField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from intake import audit
+from intake.models import AuditEvent, StaffUser, begin_write, db
+from intake.staff import ROLES, bp, roles_required, user_by_email
+from intake.staff.auth import NewPassword, hash_password, new_setup_token, no_accounts
+
+AUDIT_PAGE = 100
+
+
+class RolesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class NewUserForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    roles = RolesField("Roles", choices=[SelectChoice(r) for r in ROLES],
+                       validators=[DataRequired()])
+    password = PasswordField("Temporary password (they choose a new one at first sign-in)",
+                             validators=[DataRequired(), NewPassword()])
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField("Temporary password", validators=[DataRequired(), NewPassword()])
+
+
+class ActionForm(FlaskForm):
+    """A button that changes an account: CSRF only."""
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    action = StringField("Action", validators=[Optional(), Length(max=48)])
+    actor = StringField("Who", validators=[Optional(), Length(max=254)])
+    outcome = SelectField("Outcome", validators=[Optional()], choices=[
+        SelectChoice("", "any"), *(SelectChoice(o) for o in ("ok", "failure", "denied", "locked"))])
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@roles_required("admin")
+def users():
+    form = NewUserForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        if user_by_email(email):
+            form.email.errors = ["An account with this email exists."]
+        else:
+            begin_write()
+            db.session.add(StaffUser(email=email, roles=form.roles.data,
+                                     password_hash=hash_password(form.password.data),
+                                     must_change_password=True))
+            audit.record("user_create", email, detail={"roles": form.roles.data})
+            db.session.commit()
+            flash(f"Account {email} created.", "success")
+            return redirect(url_for("staff.users"))
+    accounts = db.session.scalars(select(StaffUser).order_by(StaffUser.email)).all()
+    return render_template("staff/users.html", form=form, accounts=accounts,
+                           reset=ResetForm(), action=ActionForm())
+
+
+def _change(user_id: int, action: str, change) -> None:
+    begin_write()
+    user = db.session.get(StaffUser, user_id, with_for_update=True)
+    if user is None:
+        return
+    change(user)
+    audit.record(action, user.email)
+    db.session.commit()
+    flash(f"{user.email}: {action.replace('user_', '').replace('_', ' ')} done.", "success")
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@roles_required("admin")
+def deactivate(user_id: int):
+    if ActionForm().validate_on_submit():
+        def off(user: StaffUser) -> None:
+            user.active = False
+            user.session_version += 1
+        _change(user_id, "user_deactivate", off)
+    return redirect(url_for("staff.users"))
+
+
+@bp.post("/users/<int:user_id>/unlock")
+@roles_required("admin")
+def unlock(user_id: int):
+    if ActionForm().validate_on_submit():
+        def clear(user: StaffUser) -> None:
+            user.locked_until, user.failed_logins = None, []
+        _change(user_id, "user_unlock", clear)
+    return redirect(url_for("staff.users"))
+
+
+@bp.post("/users/<int:user_id>/reset")
+@roles_required("admin")
+def reset(user_id: int):
+    form = ResetForm()
+    if form.validate_on_submit():
+        def new_password(user: StaffUser) -> None:
+            user.password_hash = hash_password(form.password.data)
+            user.must_change_password = True
+            user.session_version += 1
+        _change(user_id, "user_password_reset", new_password)
+    else:
+        flash(" ".join(form.password.errors) or "The password was not accepted.", "error")
+    return redirect(url_for("staff.users"))
+
+
+@bp.get("/audit")
+@roles_required("admin")
+def audit_log():
+    form = AuditFilterForm(request.args)
+    query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    if form.validate():
+        if form.action.data:
+            query = query.where(AuditEvent.action == form.action.data)
+        if form.actor.data:
+            query = query.where(AuditEvent.actor == form.actor.data)
+        if form.outcome.data:
+            query = query.where(AuditEvent.outcome == form.outcome.data)
+    before = request.args.get("before", type=int)
+    if before:
+        query = query.where(AuditEvent.id < before)
+    rows = db.session.scalars(query.limit(AUDIT_PAGE)).all()
+    audit.log("audit_view")
+    return render_template("staff/audit.html", form=form, rows=rows,
+                           more=len(rows) == AUDIT_PAGE)
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def create_user_command(email: str, roles: tuple[str, ...], password_stdin: bool) -> None:
+    """Create a staff account (roles are not hierarchical: give each one it needs)."""
+    from intake.staff.auth import password_problem
+
+    email = email.strip().lower()
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    problem = password_problem(password, email)
+    if problem:
+        raise click.ClickException(problem)
+    if user_by_email(email):
+        raise click.ClickException(f"An account with the email {email} exists.")
+    begin_write()
+    db.session.add(StaffUser(email=email, roles=sorted(set(roles)),
+                             password_hash=hash_password(password)))
+    audit.record("user_create", email, detail={"roles": sorted(set(roles))})
+    db.session.commit()
+    click.echo(f"Created {email} with roles {', '.join(sorted(set(roles)))}.")
+
+
+@click.command("setup-link")
+@click.option("--base-url", default="http://127.0.0.1:5000", show_default=True)
+@with_appcontext
+def setup_link_command(base_url: str) -> None:
+    """While no account exists, print a one-time link to create the first admin."""
+    if not no_accounts():
+        return
+    token = new_setup_token()
+    click.echo("No staff account exists yet. Create the first admin account here "
+               "(the link works once):")
+    click.echo(f"  {base_url.rstrip('/')}/staff/setup/{token}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(create_user_command)
+    app.cli.add_command(setup_link_command)

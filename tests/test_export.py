@@ -1,0 +1,572 @@
+"""The exports, read back as a spreadsheet, a program and a FHIR server would read them."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import secrets
+import sqlite3
+import subprocess
+import tracemalloc
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from conftest import CASES, CLINIC_ZONE, DATA, csrf_token, load_case
+from fhir.resources.R4B.bundle import Bundle
+from fhir.resources.R4B.questionnaire import Questionnaire
+from sqlalchemy import func, select, update
+
+from intake import questionnaire as q
+from intake import scoring
+from intake.models import AuditEvent, Submission, SubmissionEvent, db, utcnow
+from intake.reports import submitted_on
+from intake.reports.export import Export, ExportFilter, neutralise
+
+TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
+#: security.md, "Spreadsheet injection", and an XSS payload for good measure.
+PAYLOADS = {
+    "other_dx_suggested": "=1+1",
+    "referring_physician": '=HYPERLINK("http://x","y")',
+    "insurance_provider": "+1",
+    "inciting_event_other": "-1+2",
+    "opioid_details": "@SUM(1)",
+    "comments": "\t=1",
+    "allergies": "\r=1",
+    "medications_list": "<script>alert(1)</script>",
+}
+#: What a form never stores (it trims text and refuses control characters), as data
+#: imported some other way might hold it: the neutraliser must still catch it.
+RAW_PAYLOADS = {"comments": "\t=1", "allergies": "\r=1"}
+FIXED_COLUMNS = ["reference", "status", "language", "started_at", "submitted_at",
+                 "submitted_at_local", "questionnaire_version", "rules_version", "routing",
+                 "flag_codes"]
+BAND_COLUMNS = ["phq9_band", "gad7_band", "dast10_band", "stop_bang_band", "audit_c_positive",
+                "stop_bang_partial"]
+ITEM_IDS = [item["id"] for item in json.loads((DATA / "items.json").read_text())["items"]]
+OFFSET = re.compile(r"T\d\d:\d\d:\d\d[+-]\d\d:\d\d$")
+
+
+def submit(patient_client, clock, answers: dict[str, Any], day: str = "2025-06-01") -> str:
+    """Walk the patient flow with these answers; return the stored reference."""
+    clock(day)
+    assert patient_client.walk(answers) in ("/intake/done", "/intake/adults-only")
+    with patient_client.client.application.app_context():
+        return db.session.scalar(select(Submission.reference).order_by(Submission.id.desc()))
+
+
+def submit_profiles(patient_client, clock) -> list[str]:
+    """Every public case, submitted on its own date."""
+    return [submit(patient_client, clock, case["answers"], case["submitted_on"])
+            for case in map(load_case, CASES)]
+
+
+SUFFIX = {"excel-csv": ".csv", "csv": ".csv", "xlsx": ".xlsx", "fhir": ".json",
+          "fhir-questionnaire": ".json", "dictionary": ".csv", "pdf-zip": ".zip"}
+
+
+def export(runner, tmp_path: Path, export_format: str, *options: str) -> Path:
+    out = tmp_path / f"export-{secrets.token_hex(4)}{SUFFIX[export_format]}"
+    result = runner.invoke(args=["export", "--format", export_format, *options, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    return out
+
+
+def read_csv(path: Path, encoding: str = "utf-8") -> list[list[str]]:
+    return list(csv.reader(io.StringIO(path.read_bytes().decode(encoding), newline="")))
+
+
+def stored_submissions(app) -> list[Submission]:
+    with app.app_context():
+        rows = db.session.scalars(select(Submission).order_by(Submission.id)).all()
+        db.session.expunge_all()
+        return rows
+
+
+def audit_rows(app, action: str = "export") -> list[AuditEvent]:
+    with app.app_context():
+        return db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)).all()
+
+
+def expected_header(score: dict[str, Any]) -> list[str]:
+    """contract.md's column list, built from a real score output and items.json."""
+    return (FIXED_COLUMNS + [f"ind_{key}" for key in score["indicators"]]
+            + [f"{key}_total" for key in score["instruments"]] + BAND_COLUMNS + ITEM_IDS)
+
+
+# --- the neutraliser ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["=1+1", "+13055550100", "-1+2", "@SUM(1)", "\t=1", "\r=1",
+                                  "\0=1"])
+def test_a_cell_that_could_start_a_formula_gets_a_leading_quote(text):
+    assert neutralise(text) == "'" + text
+
+
+@pytest.mark.parametrize("text", ["Maria", "1980-03-15", "<script>alert(1)</script>", "",
+                                  "a=1", " =1", "'=1"])
+def test_other_cells_are_left_alone(text):
+    assert neutralise(text) == text
+
+
+# --- each format, for the public profiles ----------------------------------------------
+
+
+def test_excel_csv_has_a_bom_crlf_the_contract_columns_and_no_live_cell(
+        app, runner, patient_client, clock, tmp_path):
+    references = submit_profiles(patient_client, clock)
+    out = export(runner, tmp_path, "excel-csv")
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\r\n") == len(CASES) + 1  # a line break inside a cell stays LF
+    header, *rows = read_csv(out, "utf-8-sig")
+    assert header == expected_header(stored_submissions(app)[0].score)
+    assert [row[0] for row in rows] == references
+    for row in [header, *rows]:
+        for cell in row:
+            assert not cell.startswith(TRIGGERS), repr(cell)
+    p01 = dict(zip(header, rows[0], strict=True))
+    assert p01["phone"] == "'+13055550100"
+    assert p01["routing"] == "REVIEW-NO-FLAGS" and p01["pain_regions"] == "r_hand"
+    assert p01["treatments_tried"] == ("pt;ot_gmi;gabapentinoid;tca_snri;oral_steroid;"
+                                       "sympathetic_block")
+    assert OFFSET.search(p01["submitted_at"]) and p01["submitted_at_local"].endswith("-04:00")
+    assert p01["submitted_at_local"].startswith("2025-06-01T10:00")
+
+
+def test_csv_round_trips_the_stored_values(app, runner, patient_client, clock, tmp_path):
+    submit_profiles(patient_client, clock)
+    out = export(runner, tmp_path, "csv")
+    raw = out.read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw
+    header, *rows = read_csv(out)
+    submissions = stored_submissions(app)
+    assert len(rows) == len(submissions) == len(CASES)
+    for row, submission in zip(rows, submissions, strict=True):
+        values = dict(zip(header, row, strict=True))
+        for item_id in ITEM_IDS:
+            answer = submission.answers.get(item_id)
+            if isinstance(answer, list):
+                assert values[item_id].split(";") == answer
+            elif isinstance(answer, bool):
+                assert values[item_id] == "true"
+            else:
+                assert values[item_id] == ("" if answer is None else str(answer)), item_id
+        score = submission.score
+        assert values["flag_codes"] == ";".join(f["code"] for f in score["flags"])
+        assert values["ind_peg"] == str(score["indicators"]["peg"] or "")
+        assert values["phq9_total"] == str(score["instruments"]["phq9"]["total"] or "")
+    assert "medications_list" in header
+    p01 = dict(zip(header, rows[0], strict=True))
+    assert p01["phone"] == "+13055550100"
+    assert p01["medications_list"] == ("gabapentin 600 mg three times a day\n"
+                                       "amitriptyline 25 mg at night")
+
+
+def test_xlsx_holds_numbers_and_text_never_a_formula(app, runner, patient_client, clock,
+                                                     tmp_path):
+    submit_profiles(patient_client, clock)
+    workbook = openpyxl.load_workbook(export(runner, tmp_path, "xlsx"))
+    assert workbook.sheetnames == ["submissions", "dictionary"]
+    sheet = workbook["submissions"]
+    header = [cell.value for cell in sheet[1]]
+    assert header == expected_header(stored_submissions(app)[0].score)
+    assert sheet.max_row == len(CASES) + 1
+    for book_sheet in workbook:
+        for row in book_sheet.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", cell.coordinate
+                if isinstance(cell.value, str):
+                    assert not cell.value.startswith(TRIGGERS), cell.coordinate
+    p01 = dict(zip(header, (cell.value for cell in sheet[2]), strict=True))
+    assert p01["phone"] == "'+13055550100"
+    assert p01["phq9_total"] == 8 and p01["ind_peg"] == 7.3 and p01["height_cm"] == 165
+    assert p01["consent_data_use"] == "true"
+    dictionary_ids = [row[0].value for row in workbook["dictionary"].iter_rows(min_row=2)]
+    assert set(ITEM_IDS) <= set(dictionary_ids)
+
+
+def test_fhir_bundle_validates_and_maps_each_item_type(app, runner, patient_client, clock,
+                                                       tmp_path):
+    references = submit_profiles(patient_client, clock)
+    data = json.loads(export(runner, tmp_path, "fhir").read_text(encoding="utf-8"))
+    bundle = Bundle.model_validate(data)
+    assert bundle.type == "collection" and len(bundle.entry) == len(CASES)
+    base = app.config["FHIR_BASE_URL"]
+    responses = [entry["resource"] for entry in data["entry"]]
+    assert [r["id"] for r in responses] == references
+    for response in responses:
+        assert response["resourceType"] == "QuestionnaireResponse"
+        assert response["questionnaire"] == f"{base}/Questionnaire/intake|2025.1"
+        assert response["status"] == "completed" and OFFSET.search(response["authored"])
+        for group in response["item"]:
+            assert group["linkId"] in q.STEP_BY_SLUG
+            assert all(answer["linkId"] in q.ITEMS for answer in group["item"])
+    answers = {item["linkId"]: item["answer"]
+               for group in responses[0]["item"] for item in group["item"]}
+    assert answers["consent_data_use"] == [{"valueBoolean": True}]
+    assert answers["dob"] == [{"valueDate": "1980-03-15"}]
+    assert answers["onset"] == [{"valueDate": "2022-09"}]
+    assert answers["nrs_avg_week"] == [{"valueInteger": 7}]
+    assert answers["phq9_3"] == [{"valueInteger": 2}]
+    assert answers["height_cm"] == [{"valueDecimal": 165}]
+    assert answers["first_name"] == [{"valueString": "Maria"}]
+    assert answers["sex_at_birth"] == [{"valueCoding": {
+        "system": f"{base}/CodeSystem/sex_at_birth", "code": "female", "display": "Female"}}]
+    assert [a["valueCoding"]["code"] for a in answers["treatments_tried"]] == [
+        "pt", "ot_gmi", "gabapentinoid", "tca_snri", "oral_steroid", "sympathetic_block"]
+
+
+def expected_enable_when(rule: Any) -> int | None:
+    """How many enableWhen entries a rule needs; None where only FHIRPath can say it."""
+    if isinstance(rule, (q.Equals, q.Ticked)):
+        return 1
+    if isinstance(rule, q.NotEquals):
+        return 2  # exists, and !=: FHIR's != alone holds for an unanswered question
+    if isinstance(rule, q.OneOf):
+        return len(rule.values)
+    if isinstance(rule, q.AnyAtLeast):
+        return len(rule.item_ids)
+    return None
+
+
+def walk_items(items: list[dict[str, Any]]):
+    for item in items:
+        yield item
+        yield from walk_items(item.get("item", []))
+
+
+def test_fhir_questionnaire_validates_and_follows_the_definition(app, runner, tmp_path):
+    data = json.loads(export(runner, tmp_path, "fhir-questionnaire").read_text())
+    Questionnaire.model_validate(data)
+    base = app.config["FHIR_BASE_URL"]
+    assert data["url"] == f"{base}/Questionnaire/intake" and data["version"] == "2025.1"
+    assert data["status"] == "active"
+    assert [group["linkId"] for group in data["item"]] == [step.slug for step in q.STEPS]
+    items = {item["linkId"]: item for item in walk_items(data["item"])}
+    assert set(items) == set(q.ITEMS) | set(q.STEP_BY_SLUG)
+    expression_url = ("http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+                      "sdc-questionnaire-enableWhenExpression")
+
+    def expression(entry: dict[str, Any]) -> str | None:
+        found = [e["valueExpression"]["expression"] for e in entry.get("extension", [])
+                 if e["url"] == expression_url]
+        return found[0] if found else None
+
+    total = 0
+    for item in q.ITEMS.values():
+        entry = items[item.id]
+        expected = expected_enable_when(item.shown_when)
+        assert len(entry.get("enableWhen", [])) == (expected or 0), item.id
+        total += expected or 0
+        if expected and expected > 1:
+            assert entry["enableBehavior"] == (
+                "any" if isinstance(item.shown_when, (q.OneOf, q.AnyAtLeast)) else "all")
+        if item.shown_when is not None and expected is None:
+            assert "today() - 56 years" in expression(entry), item.id
+        else:
+            assert expression(entry) is None, item.id
+        assert entry.get("required", False) == item.required
+        assert entry.get("repeats", False) == (item.type == "multi")
+    assert sum(len(i.get("enableWhen", [])) for i in items.values()) == total > 40
+    adult = "answer.value.all($this <= today() - 18 years)"
+    after_about = [s.slug for s in q.STEPS][2:]
+    for slug in after_about:
+        assert adult in expression(items[slug]), slug
+    assert expression(items["about"]) is None and expression(items["consent"]) is None
+    assert "code in ('female' | 'intersex' | 'prefer_not')" in expression(items["pregnancy"])
+    assert items["auditc_2"]["enableWhen"][1]["operator"] == "!="
+    assert items["benefit_scs"]["enableWhen"] == [{
+        "question": "treatments_tried", "operator": "=",
+        "answerCoding": {"system": f"{base}/CodeSystem/treatments_tried", "code": "scs"}}]
+
+
+def test_dictionary_covers_every_item_of_items_json(runner, tmp_path):
+    header, *rows = read_csv(export(runner, tmp_path, "dictionary"), "utf-8-sig")
+    assert header == ["id", "step", "question", "type", "choices", "shown-when"]
+    by_id = {row[0]: row for row in rows}
+    assert set(ITEM_IDS) <= set(by_id)
+    assert by_id["sex_at_birth"][1:5] == ["about", "Sex assigned at birth", "single",
+                                          "female=Female;male=Male;intersex=Intersex;"
+                                          "prefer_not=I prefer not to say"]
+    assert by_id["crps_type"][5] == "clinician_dx_crps = yes"
+    assert by_id["pregnant"][5] == "sex_at_birth in [female, intersex, prefer_not] and age <= 55"
+    assert by_id["ind_peg"][2] == "PEG (pain, enjoyment, general activity)"
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(TRIGGERS)
+
+
+def test_pdf_zip_holds_one_named_pdf_per_submission(app, runner, patient_client, clock,
+                                                    tmp_path):
+    first = submit(patient_client, clock, load_case(CASES[0])["answers"], "2025-06-01")
+    second = submit(patient_client, clock, load_case(CASES[1])["answers"], "2025-06-03")
+    with zipfile.ZipFile(export(runner, tmp_path, "pdf-zip")) as archive:
+        assert archive.namelist() == [f"intake_{first}_20250601.pdf",
+                                      f"intake_{second}_20250603.pdf"]
+        assert all(archive.read(name).startswith(b"%PDF-") for name in archive.namelist())
+    refused = runner.invoke(args=["export", "--format", "pdf-zip", "--status", "draft",
+                                  "-o", str(tmp_path / "drafts.zip")])
+    assert refused.exit_code != 0 and "Drafts have no PDF" in refused.output
+
+
+# --- spreadsheet injection, opened by LibreOffice ------------------------------------------
+
+
+def payload_answers() -> dict[str, Any]:
+    answers = dict(load_case(CASES[0])["answers"])
+    answers.update(inciting_event="other", med_classes=["opioid"], **PAYLOADS)
+    return answers
+
+
+def test_injection_payloads_arrive_as_text_in_libreoffice_beside_a_live_control(
+        app, runner, patient_client, clock, tmp_path):
+    reference = submit(patient_client, clock, payload_answers())
+    with app.app_context():
+        submission = db.session.scalar(select(Submission))
+        submission.answers = {**submission.answers, **RAW_PAYLOADS}
+        db.session.commit()
+        answers = submission.answers
+    out = export(runner, tmp_path, "excel-csv")
+    header, row = read_csv(out, "utf-8-sig")
+    cells = dict(zip(header, row, strict=True))
+    assert cells["reference"] == reference
+    for item_id in PAYLOADS:
+        assert cells[item_id] == neutralise(answers[item_id]), item_id
+        assert not cells[item_id].startswith(TRIGGERS)
+
+    work = tmp_path / "lo"
+    work.mkdir()
+    (work / "payloads.csv").write_bytes(out.read_bytes())
+    (work / "control.csv").write_text("control\r\n=1+1\r\n", encoding="utf-8")
+    profile = (tmp_path / "lo-profile").as_uri()  # private: parallel runs never clash
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation={profile}",
+         "--infilter=CSV:44,34,76,1", "--convert-to", "xlsx", "--outdir", str(work),
+         str(work / "payloads.csv"), str(work / "control.csv")],
+        check=True, capture_output=True, timeout=120)
+
+    control = openpyxl.load_workbook(work / "control.xlsx").active["A2"]
+    assert control.data_type == "f" or str(control.value).startswith("=")
+    sheet = openpyxl.load_workbook(work / "payloads.xlsx").active
+    header = [cell.value for cell in sheet[1]]
+    converted = dict(zip(header, sheet[2], strict=True))
+    for converted_row in sheet.iter_rows():
+        for cell in converted_row:
+            assert cell.data_type != "f", (cell.coordinate, cell.value)
+    for item_id in PAYLOADS:
+        cell = converted[item_id]
+        # LibreOffice reads a CR inside a cell as a line break.
+        expected = neutralise(answers[item_id]).replace("\r", "\n")
+        assert cell.data_type == "s" and cell.value == expected, (item_id, cell.value)
+    assert converted["phone"].value == "'+13055550100"
+
+
+# --- filters, drafts and the audit row --------------------------------------------------------
+
+
+def test_filters_use_clinic_dates_inclusively_and_drafts_only_on_request(
+        app, runner, patient_client, clock, tmp_path):
+    answers = load_case(CASES[0])["answers"]
+    first = submit(patient_client, clock, answers, "2025-06-01")
+    second = submit(patient_client, clock, answers, "2025-06-02")
+    third = submit(patient_client, clock, answers, "2025-06-03")
+    clock("2025-06-03")
+    patient_client.walk(answers, submit=False)
+    with app.app_context():
+        late = dt.datetime(2025, 6, 1, 23, 30, tzinfo=CLINIC_ZONE)
+        db.session.execute(update(Submission).where(Submission.reference == first)
+                           .values(submitted_at=late))
+        db.session.execute(update(Submission).where(Submission.reference == third)
+                           .values(status="reviewed"))
+        db.session.commit()
+
+    def references(*options: str) -> list[str]:
+        return [row[0] for row in read_csv(export(runner, tmp_path, "csv", *options))[1:]]
+
+    assert references() == [first, second, third]
+    assert references("--until", "2025-06-01") == [first]  # 03:30 UTC on 2 June
+    assert references("--since", "2025-06-02") == [second, third]
+    assert references("--since", "2025-06-02", "--until", "2025-06-02") == [second]
+    assert references("--status", "reviewed") == [third]
+    assert references("--status", "draft") == []  # a draft staff do not see
+    with app.app_context():
+        db.session.execute(update(Submission).where(Submission.submitted_at.is_(None))
+                           .values(urgent=True))
+        db.session.commit()
+    drafts = read_csv(export(runner, tmp_path, "csv", "--status", "draft"))
+    assert len(drafts) == 2 and drafts[1][1] == "draft" and drafts[1][4] == ""
+    bundle = json.loads(export(runner, tmp_path, "fhir", "--status", "draft").read_text())
+    assert bundle["entry"][0]["resource"]["status"] == "in-progress"
+    Bundle.model_validate(bundle)
+    empty = json.loads(export(runner, tmp_path, "fhir", "--since", "2030-01-01").read_text())
+    assert "entry" not in empty
+    Bundle.model_validate(empty)
+    bad = runner.invoke(args=["export", "--format", "csv", "--since", "2025-06-03", "--until",
+                              "2025-06-01", "-o", str(tmp_path / "bad.csv")])
+    assert bad.exit_code != 0 and "start date is after the end date" in bad.output
+
+
+def test_every_export_writes_one_audit_row_without_patient_data(
+        app, runner, patient_client, clock, tmp_path):
+    submit(patient_client, clock, load_case(CASES[0])["answers"])
+    before = len(audit_rows(app))
+    export(runner, tmp_path, "excel-csv", "--since", "2025-06-01", "--status", "new")
+    export(runner, tmp_path, "dictionary")
+    rows = audit_rows(app)
+    assert len(rows) == before + 2
+    assert rows[-2].detail == {"format": "excel-csv", "rows": 1, "via": "cli", "filter": {
+        "since": "2025-06-01", "until": None, "status": "new"}}
+    assert rows[-2].actor.startswith("os:") and rows[-2].outcome == "ok"
+    assert rows[-1].detail["format"] == "dictionary" and rows[-1].detail["rows"] == 0
+    for row in rows:
+        assert "Maria" not in json.dumps(row.detail) and "Alvarez" not in json.dumps(row.detail)
+
+
+def test_an_export_stopped_midway_is_audited_as_incomplete(app, patient_client, clock):
+    submit(patient_client, clock, load_case(CASES[0])["answers"])
+    with app.test_request_context():
+        run = Export("csv", ExportFilter(), app.config, via="web")
+        chunks = run.chunks()
+        next(chunks)
+        chunks.close()
+    row = audit_rows(app)[-1]
+    assert row.outcome == "incomplete" and row.detail["format"] == "csv"
+
+
+# --- the staff page ---------------------------------------------------------------------------
+
+
+def test_the_export_page_is_for_physicians_and_admins(app, staff_client, patient_client,
+                                                      clock):
+    reference = submit(patient_client, clock, load_case(CASES[0])["answers"])
+    assert staff_client("staff").get("/staff/export").status_code == 403
+    physician = staff_client("physician")
+    page = physician.get("/staff/export")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<legend>Format</legend>" in html and 'value="excel-csv"' in html
+    response = physician.post("/staff/export", data={
+        "csrf_token": csrf_token(html), "format": "excel-csv", "since": "2025-06-01",
+        "until": "2025-06-01", "status": ""})
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert re.fullmatch(r'attachment; filename="intake_export_\d{8}\.csv"',
+                        response.headers["Content-Disposition"])
+    assert response.headers["Cache-Control"] == "no-store"
+    body = response.get_data()
+    assert body.startswith(b"\xef\xbb\xbfreference,") and reference.encode() in body
+    row = audit_rows(app)[-1]
+    assert row.actor == physician.email and row.detail["via"] == "web"
+    assert row.detail["rows"] == 1 and row.detail["filter"]["since"] == "2025-06-01"
+    refused = physician.post("/staff/export", data={
+        "csrf_token": csrf_token(html), "format": "pdf-zip", "status": "draft"})
+    assert refused.status_code == 200 and "Drafts have no PDF" in refused.get_data(as_text=True)
+    reversed_dates = physician.post("/staff/export", data={
+        "csrf_token": csrf_token(html), "format": "csv", "since": "2025-06-02",
+        "until": "2025-06-01"})
+    assert "The start date is after the end date." in reversed_dates.get_data(as_text=True)
+    admin = staff_client("admin")
+    zipped = admin.post("/staff/export", data={
+        "csrf_token": csrf_token(admin.get("/staff/export").get_data(as_text=True)),
+        "format": "pdf-zip"})
+    assert zipped.mimetype == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(zipped.get_data())) as archive:
+        assert archive.namelist() == [f"intake_{reference}_20250601.pdf"]
+
+
+# --- purge-drafts, demo-data, backup ------------------------------------------------------------
+
+
+def test_purge_drafts_keeps_urgent_drafts_no_one_has_acted_on(app, runner):
+    old = utcnow() - dt.timedelta(days=61)
+    with app.app_context():
+        def draft(name: str, updated_at: dt.datetime, **fields: Any) -> Submission:
+            row = Submission(reference=name, draft_key=secrets.token_urlsafe(32),
+                             questionnaire_version="2025.1", answers={}, completed_steps=[],
+                             updated_at=updated_at, **fields)
+            db.session.add(row)
+            return row
+
+        draft("AAA-AAA-AA1", old)
+        draft("AAA-AAA-AA2", old, urgent=True)
+        acted = draft("AAA-AAA-AA3", old, urgent=True, status="contacted")
+        draft("AAA-AAA-AA4", utcnow() - dt.timedelta(days=59))
+        draft("AAA-AAA-AA5", old, submitted_at=old, status="new")
+        db.session.flush()
+        db.session.add(SubmissionEvent(submission_id=acted.id, kind="status",
+                                       from_status="draft", to_status="contacted"))
+        db.session.commit()
+    result = runner.invoke(args=["purge-drafts"])
+    assert result.exit_code == 0 and "Deleted 2 draft(s)" in result.output
+    with app.app_context():
+        left = db.session.scalars(select(Submission.reference).order_by(Submission.id)).all()
+        assert left == ["AAA-AAA-AA2", "AAA-AAA-AA4", "AAA-AAA-AA5"]
+    assert audit_rows(app, "purge_drafts")[-1].detail == {"older_than_days": 60, "deleted": 2}
+    assert "Deleted 1 draft(s)" in runner.invoke(args=["purge-drafts", "--older-than",
+                                                       "30"]).output
+
+
+def test_demo_data_is_refused_without_the_flag(app, runner):
+    result = runner.invoke(args=["demo-data", "5"])
+    assert result.exit_code != 0 and "INTAKE_ALLOW_DEMO_DATA=1" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Submission)) == 0
+    assert audit_rows(app, "demo_data")[-1].outcome == "denied"
+
+
+def test_demo_data_is_fictional_scored_and_spread_over_sixty_days(app, runner):
+    app.config["ALLOW_DEMO_DATA"] = True
+    result = runner.invoke(args=["demo-data", "300", "--seed", "7"])
+    assert result.exit_code == 0, result.output
+    now = utcnow()
+    zone = app.config["CLINIC_TIMEZONE"]
+    for submission in stored_submissions(app):
+        assert submission.is_demo and submission.status == "new"
+        assert submission.answers["first_name"] == "Demo"
+        assert re.fullmatch(r"Patient \d{5}", submission.answers["last_name"])
+        assert submission.last_name_key == submission.answers["last_name"].lower()
+        assert now - dt.timedelta(days=60) <= submission.submitted_at <= now
+        assert submission.score == scoring.score(submission.answers,
+                                                 submitted_on(submission, zone))
+        assert submission.queue_rank == ("URGENT", "HOLD", "REVIEW-FLAGS",
+                                         "REVIEW-NO-FLAGS").index(submission.routing)
+    assert audit_rows(app, "demo_data")[-1].detail == {"count": 300}
+
+
+def test_backup_is_a_private_copy_that_passes_integrity_check(app, runner, patient_client,
+                                                             clock, tmp_path):
+    reference = submit(patient_client, clock, load_case(CASES[0])["answers"])
+    out = tmp_path / "backup.sqlite"
+    result = runner.invoke(args=["backup", str(out)])
+    assert result.exit_code == 0 and "integrity_check: ok" in result.output
+    assert out.stat().st_mode & 0o777 == 0o600
+    with sqlite3.connect(out) as copy:
+        assert copy.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert copy.execute("SELECT reference FROM submission").fetchall() == [(reference,)]
+    assert runner.invoke(args=["backup", str(out)]).exit_code != 0
+    assert audit_rows(app, "backup")[-1].detail == {"integrity_check": "ok"}
+
+
+# --- memory stays flat ----------------------------------------------------------------------------
+
+
+def test_a_large_export_streams_in_flat_memory(app, runner, tmp_path):
+    app.config["ALLOW_DEMO_DATA"] = True
+    assert runner.invoke(args=["demo-data", "20000"]).exit_code == 0
+    with app.app_context():
+        run = Export("csv", ExportFilter(), app.config, via="cli")
+        tracemalloc.start()
+        try:
+            size = sum(len(chunk) for chunk in run.chunks())
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert run.rows == 20000 and size > 20000 * 500
+    assert peak < 30 * 2**20, f"peak {peak / 2**20:.1f} MiB for 20 000 rows"
