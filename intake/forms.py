@@ -357,36 +357,25 @@ class AcceptField(BooleanField, AnswerField):
         return True if self.data else None
 
 
+#: The field for an item: by its id where the input is special, else by its type.
+FIELD_BY_ID = {"height_cm": HeightField, "weight_kg": WeightField, "phone": PhoneField,
+               "email": EmailField}
+FIELD_BY_TYPE = {
+    "accept": AcceptField, "yn": ChoiceField, "ynu": ChoiceField, "single": ChoiceField,
+    "scale0_3": ChoiceField, "scale0_10": ChoiceField, "multi": MultiChoiceField,
+    "date": DateField, "month": MonthField, "number": WholeNumberField,
+    "text": TextField, "text_multiline": LongTextField,
+}
+
+
 def _field(item: q.Item) -> Field:
-    label = _l(item.label)
-    description = _l(item.hint) if item.hint else ""
-    choices = [SelectChoice(c.code, _l(c.label)) for c in item.choices]
-    if item.type == "accept":
-        return AcceptField(label, description=description)
-    if item.type in ("yn", "ynu", "single", "scale0_3"):
-        return ChoiceField(label, choices=choices, description=description)
+    field_class = FIELD_BY_ID.get(item.id) or FIELD_BY_TYPE[item.type]
+    options: dict[str, Any] = {"description": _l(item.hint) if item.hint else ""}
     if item.type == "scale0_10":
-        return ChoiceField(label, choices=[SelectChoice(str(n)) for n in range(11)],
-                           description=description)
-    if item.type == "multi":
-        return MultiChoiceField(label, choices=choices, description=description)
-    if item.type == "date":
-        return DateField(label, description=description)
-    if item.type == "month":
-        return MonthField(label, description=description)
-    if item.id == "height_cm":
-        return HeightField(label, description=description)
-    if item.id == "weight_kg":
-        return WeightField(label, description=description)
-    if item.type == "number":
-        return WholeNumberField(label, description=description)
-    if item.id == "phone":
-        return PhoneField(label, description=description)
-    if item.id == "email":
-        return EmailField(label, description=description)
-    if item.type == "text_multiline":
-        return LongTextField(label, description=description)
-    return TextField(label, description=description)
+        options["choices"] = [SelectChoice(str(n)) for n in range(11)]
+    elif issubclass(field_class, (ChoiceField, MultiChoiceField)):
+        options["choices"] = [SelectChoice(c.code, _l(c.label)) for c in item.choices]
+    return field_class(_l(item.label), **options)
 
 
 class StepForm(FlaskForm):

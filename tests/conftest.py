@@ -84,6 +84,22 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     return set_day
 
 
+#: The injection corpus of security.md: markup for pages, and reportlab's Paragraph markup.
+XSS_PAYLOADS = (
+    "<script>alert(1)</script>",
+    '" autofocus onfocus=alert(1) x="',
+    "javascript:alert(1)",
+    "{{7*7}}",
+    "</textarea><img src=x onerror=alert(1)>",
+)
+PDF_PAYLOADS = (
+    *XSS_PAYLOADS,
+    '<img src="/etc/hostname"/>',
+    '<a href="javascript:alert(1)">x</a>',
+    "a<b",
+    '<font color="red">',
+)
+
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 

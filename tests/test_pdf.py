@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import CASES, DATA, PDF_PAYLOADS, load_case
 from PIL import Image
 from pypdf import PdfReader
 
@@ -26,25 +27,9 @@ from intake.reports.pdf import FontMissing, find_fonts, render_pdf, text
 from intake.reports.summary import DISCLAIMER, TRIAL_MATCH, StaffAction, build_summary
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES = sorted((ROOT / "tests" / "data" / "cases").glob("*.json"))
 REFERENCE = "K7Q-4MZ-9TX"
 CLINIC = "Riverside Pain Clinic"
-PAYLOADS = (
-    "<script>alert(1)</script>",
-    '" autofocus onfocus=alert(1) x="',
-    "javascript:alert(1)",
-    "{{7*7}}",
-    "</textarea><img src=x onerror=alert(1)>",
-    '<img src="/etc/hostname"/>',
-    '<a href="javascript:alert(1)">x</a>',
-    "a<b",
-    '<font color="red">',
-)
 NAMES = (("Zoë", "Ångström-Ñúñez"), ("Αλέξανδρος", "Παπαδόπουλος"), ("Анна", "Кузнецова"))
-
-
-def load(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 def build(answers: dict, submitted_on: str = "2025-06-01", policy: scoring.Policy | None = None,
@@ -113,12 +98,12 @@ def unanswered_shown(answers: dict, submitted_on: str) -> int:
 
 
 def p01() -> dict:
-    return load(ROOT / "tests" / "data" / "cases" / "P01.json")["answers"]
+    return load_case(DATA / "cases" / "P01.json")["answers"]
 
 
 def urgent() -> dict:
     """P02 with item 9 endorsed, a very high blood pressure and a half-answered DAST-10."""
-    answers = load(ROOT / "tests" / "data" / "cases" / "P02.json")["answers"]
+    answers = load_case(DATA / "cases" / "P02.json")["answers"]
     return {**answers, "phq9_9": 2, "bp_systolic": 186, "bp_diastolic": 104,
             **{f"dast_{n}": "yes" for n in range(1, 6)}}
 
@@ -158,7 +143,7 @@ def test_summary_words_triggers_indicators_and_instruments():
 
 
 def test_summary_of_a_minor_lists_only_what_was_asked():
-    data = load(ROOT / "tests" / "data" / "cases" / "P09.json")
+    data = load_case(DATA / "cases" / "P09.json")
     summary = summary_of(data["answers"], data["submitted_on"])
     assert [step.title for step in summary.steps] == ["Before you start", "About you"]
     assert {f.value for f in summary.instruments} == {"not asked (under 18)"}
@@ -176,7 +161,7 @@ def test_urgent_page_one_lists_flags_by_tier(tmp_path):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_each_case_prints_its_header_flags_and_every_unanswered_item(case, tmp_path):
-    data = load(case)
+    data = load_case(case)
     pdf, score = build(data["answers"], data["submitted_on"])
     page_text = flat(extract(pdf, tmp_path))
 
@@ -194,7 +179,7 @@ def test_each_case_prints_its_header_flags_and_every_unanswered_item(case, tmp_p
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_no_forbidden_phrase_in_any_case(case, tmp_path):
-    data = load(case)
+    data = load_case(case)
     pdf, _ = build(data["answers"], data["submitted_on"])
     page_text = flat(extract(pdf, tmp_path)).lower()
     assert [p for p in scoring.FORBIDDEN_PHRASES if p in page_text] == []
@@ -202,7 +187,7 @@ def test_no_forbidden_phrase_in_any_case(case, tmp_path):
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
 def test_every_page_is_numbered_referenced_and_confidential(case):
-    data = load(case)
+    data = load_case(case)
     pdf, _ = build(data["answers"], data["submitted_on"])
     pages = PdfReader(io.BytesIO(pdf)).pages
     for number, page in enumerate(pages, start=1):
@@ -244,15 +229,15 @@ def test_accented_greek_and_cyrillic_names_render_as_text(first_name, last_name,
 def test_injection_payloads_print_literally_and_add_no_link_or_image(tmp_path):
     answers = {
         **p01(),
-        "first_name": PAYLOADS[0], "last_name": PAYLOADS[7],
-        "other_dx_suggested": PAYLOADS[4], "inciting_event": "other",
-        "inciting_event_other": PAYLOADS[5],
-        "comments": "\n".join(PAYLOADS), "allergies": PAYLOADS[6],
-        "medications_list": " ".join(PAYLOADS),
+        "first_name": PDF_PAYLOADS[0], "last_name": PDF_PAYLOADS[7],
+        "other_dx_suggested": PDF_PAYLOADS[4], "inciting_event": "other",
+        "inciting_event_other": PDF_PAYLOADS[5],
+        "comments": "\n".join(PDF_PAYLOADS), "allergies": PDF_PAYLOADS[6],
+        "medications_list": " ".join(PDF_PAYLOADS),
     }
     pdf, _ = build(answers)
     page_text = flat(extract(pdf, tmp_path))
-    for payload in PAYLOADS:
+    for payload in PDF_PAYLOADS:
         assert flat(payload) in page_text
 
     reader = PdfReader(io.BytesIO(pdf))
@@ -353,14 +338,14 @@ def test_a_missing_font_names_the_debian_package(tmp_path):
 
 @pytest.mark.cli
 def test_score_command_prints_the_score_and_writes_the_pdf(tmp_path):
-    case = ROOT / "tests" / "data" / "cases" / "P01.json"
+    case = DATA / "cases" / "P01.json"
     out = tmp_path / "out.pdf"
     result = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "intake", "score", str(case), "--pdf", str(out)],
         cwd=ROOT, capture_output=True, text=True, check=False,
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == scoring.score_file(load(case))
+    assert json.loads(result.stdout) == scoring.score_file(load_case(case))
     page_text = flat(extract(out.read_bytes(), tmp_path))
     assert "not stored" in page_text and "Maria Alvarez" in page_text
 
@@ -375,7 +360,7 @@ def test_score_command_prints_the_score_and_writes_the_pdf(tmp_path):
 
 def submit_p01(patient_client, clock) -> str:
     clock("2025-06-01")
-    assert patient_client.walk(load(CASES[0])["answers"]) == "/intake/done"
+    assert patient_client.walk(load_case(CASES[0])["answers"]) == "/intake/done"
     page = patient_client.get("/intake/done").get_data(as_text=True)
     return re.search(r"<strong>([A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3})</strong>", page).group(1)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CASES, CLINIC_ZONE, csrf_token, load_case, stored
+from conftest import CASES, CLINIC_ZONE, XSS_PAYLOADS, csrf_token, load_case, stored
 from pypdf import PdfReader
 from sqlalchemy import event, select
 
@@ -29,13 +29,6 @@ from intake.staff import work
 ROOT = Path(__file__).resolve().parent.parent
 CASE = {path.stem: load_case(path) for path in CASES}
 ROW_REFERENCE = re.compile(r'<th scope="row"><a href="/staff/submissions/([A-Z0-9-]+)">')
-PAYLOADS = (
-    "<script>alert(1)</script>",
-    '" autofocus onfocus=alert(1) x="',
-    "javascript:alert(1)",
-    "{{7*7}}",
-    "</textarea><img src=x onerror=alert(1)>",
-)
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -156,7 +149,7 @@ def test_each_row_says_who_when_what_and_where_it_stands(app, physician, patient
 
 
 def test_names_on_the_worklist_are_inert(app, physician):
-    for payload in PAYLOADS:
+    for payload in XSS_PAYLOADS:
         add(app, "P01", first_name=payload[:100], last_name="Payload")
     html = physician.get("/staff/").get_data(as_text=True)
     assert "<script>alert" not in html and "<img src=x" not in html
@@ -392,7 +385,7 @@ def test_the_worklist_is_for_clinical_roles(app, staff_client, client):
 def walked(app, patient_client, clock):
     """P11 (URGENT with two holds) sent through the patient pages, with typed payloads."""
     clock("2025-06-01")
-    patient_client.walk({**CASE["P11"]["answers"], "comments": "\n".join(PAYLOADS),
+    patient_client.walk({**CASE["P11"]["answers"], "comments": "\n".join(XSS_PAYLOADS),
                          "medications_list": "Line one\nLine two"})
     return stored(app).reference
 
