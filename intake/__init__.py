@@ -14,6 +14,7 @@ from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake import models
@@ -107,6 +108,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 def _error_page(error: Any):
     code = getattr(error, "code", 500) or 500
+    if isinstance(error, SecurityError):  # a Host this site does not answer to: no links
+        return "Bad request: unknown host.", 400, {"Content-Type": "text/plain"}
     return render_template("error.html", code=code), code
 
 

@@ -46,6 +46,9 @@ DRAFT_RETENTION_DAYS = 60
 #: `demo-data` adds fictional submissions only when this is set (INTAKE_ALLOW_DEMO_DATA=1).
 ALLOW_DEMO_DATA = False
 
+#: The host names this site answers to (e.g. ["intake.clinic.example"]); any other Host
+#: header gets 400. None accepts any (development only).
+TRUSTED_HOSTS = None
 #: Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (Werkzeug's
 #: ProxyFix). 0 trusts no forwarded header, so a client cannot choose its own address.
 PROXY_FIX_X_FOR = 0
