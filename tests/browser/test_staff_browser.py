@@ -1,0 +1,209 @@
+"""Staff in Chromium: a physician's walk through the worklist, a submission, its PDF, a status
+change and an export; the roles; the keyboard alone; how the pages look on a desk and a phone."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import pytest
+from conftest import CASES, STAFF_PASSWORD, Patient, add_staff, load_case
+from playwright.sync_api import Locator, Page, expect
+
+from intake import scoring
+from intake.models import REFERENCE_ALPHABET
+
+pytestmark = pytest.mark.browser
+
+CASE = {path.stem: load_case(path) for path in CASES}
+#: One case per routing, in the order the worklist must show them.
+QUEUE = ("P11", "P04", "P02", "P01")
+REFERENCE = re.compile(rf"[{REFERENCE_ALPHABET}]{{3}}(-[{REFERENCE_ALPHABET}]{{3}}){{2}}")
+FLAG_TITLES = {flag.code: flag.title for flag in scoring.FLAGS}
+NOTE = "Called the patient at 11:40; safe, seen by the GP today.\nKeep on the urgent list."
+UTF8_BOM = b"\xef\xbb\xbf"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+DESK = {"viewport": {"width": 1280, "height": 900}}
+PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2,
+         "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture
+def submitted(app, clock) -> dict[str, str]:
+    """P11 (URGENT), P04 (HOLD), P02 (REVIEW-FLAGS), P01 (REVIEW-NO-FLAGS) sent by patients
+    through the questionnaire; their references by case."""
+    references = {}
+    for stem in reversed(QUEUE):  # the least urgent first, so the queue must reorder them
+        clock(CASE[stem]["submitted_on"])
+        patient = Patient(app.test_client())
+        done = patient.get(patient.walk(CASE[stem]["answers"])).get_data(as_text=True)
+        references[stem] = REFERENCE.search(done).group()
+    return references
+
+
+@pytest.fixture
+def physician(app) -> str:
+    return add_staff(app, "physician")
+
+
+# --- a person at the keyboard and mouse ---------------------------------------------------
+
+
+def follow(page: Page, control: Locator) -> None:
+    """Press a button or link that loads another page, and wait for that page."""
+    with page.expect_navigation():
+        control.click()
+
+
+def sign_in(page: Page, email: str) -> None:
+    """Sign in on /staff/login by typing into the fields named by their labels."""
+    page.goto("/staff/login")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Staff sign-in")
+    page.get_by_label("Email", exact=True).press_sequentially(email)
+    page.get_by_label("Password", exact=True).press_sequentially(STAFF_PASSWORD)
+    follow(page, page.get_by_role("button", name="Sign in"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")
+
+
+def tab_to(page: Page, control: Locator, presses: int = 40) -> None:
+    """Press Tab until the control has the focus."""
+    for _ in range(presses):
+        if control.evaluate("element => element === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{presses} presses of Tab never reached {control}")
+
+
+def worklist_rows(page: Page) -> Locator:
+    return page.get_by_role("table").get_by_role("row").filter(
+        has=page.get_by_role("rowheader"))
+
+
+def column(page: Page, row: Locator, header: str) -> Locator:
+    """A row's cell under the column header with this name."""
+    headers = page.get_by_role("table").get_by_role("columnheader").all_inner_texts()
+    return row.locator(":scope > th, :scope > td").nth(headers.index(header))
+
+
+def downloaded(page: Page, control: Locator) -> tuple[str, bytes]:
+    """Click a control that downloads a file; its suggested name and its bytes."""
+    with page.expect_download() as started:
+        control.click()
+    download = started.value
+    return download.suggested_filename, Path(download.path()).read_bytes()
+
+
+# --- the tests -----------------------------------------------------------------------------
+
+
+def test_a_physician_reviews_the_urgent_submission_and_exports(
+        app, live_server, open_tab, submitted, physician):
+    urgent = submitted["P11"]
+    tab = open_tab(**DESK)
+    page = tab.page
+    sign_in(page, physician)
+
+    rows = worklist_rows(page)
+    expect(rows).to_have_count(len(QUEUE))
+    expect(rows.get_by_role("link")).to_have_text([submitted[stem] for stem in QUEUE])
+    first = rows.first
+    expect(column(page, first, "Routing")).to_have_text("URGENT")
+    expect(column(page, first, "Status")).to_have_text("new")
+
+    follow(page, first.get_by_role("link", name=urgent, exact=True))
+    expect(page).to_have_title(re.compile(rf"^Intake {urgent} · Staff"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("James Okafor")
+    expect(page.get_by_text("Routing: URGENT")).to_be_visible()
+    codes = CASE["P11"]["expected"]["flags"]
+    flags = page.get_by_role("region", name=f"Flags ({len(codes)})")
+    expect(flags.get_by_role("heading", level=3)).to_have_text(
+        [flag.title for flag in scoring.FLAGS if flag.code in codes])
+    expect(flags.get_by_role("article", name=FLAG_TITLES["SUICIDE_ITEM"])).to_contain_text(
+        "URGENT")
+
+    name, pdf = downloaded(page, page.get_by_role("link", name="Download the PDF"))
+    day = dt.date.fromisoformat(CASE["P11"]["submitted_on"])
+    assert name == f"intake_{urgent}_{day:%Y%m%d}.pdf"
+    assert pdf.startswith(b"%PDF")
+
+    status = page.get_by_role("complementary", name="Status: new")
+    note = status.get_by_role("textbox", name=re.compile(r"^Note"))
+    note.click()
+    for number, line in enumerate(NOTE.split("\n")):
+        if number:
+            note.press("Enter")
+        note.press_sequentially(line)
+    follow(page, status.get_by_role("button", name="Mark reviewed"))
+    expect(page.get_by_role("heading", level=2, name="Status: reviewed")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Status changed")).to_have_text(
+        "Status changed from “new” to “reviewed”.")
+    history = page.get_by_role("region", name="Staff actions").get_by_role("row")
+    expect(history).to_have_count(2)
+    expect(history.nth(1).get_by_role("cell")).to_have_text(
+        [re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d \(UTC[+−]\d\d:\d\d\)$"), physician,
+         "status new → reviewed", NOTE])
+
+    follow(page, page.get_by_role("navigation", name="Staff").get_by_role("link", name="Export"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Export submissions")
+    excel = page.get_by_role("group", name="Format").get_by_role(
+        "radio", name=re.compile(r"^Spreadsheet CSV \(Excel"))
+    excel.check()
+    name, export = downloaded(page, page.get_by_role("button", name="Download the export"))
+    assert re.fullmatch(r"intake_export_\d{8}\.csv", name), name
+    assert export.startswith(UTF8_BOM)
+    text = export.decode("utf-8-sig")
+    assert all(reference in text for reference in submitted.values())
+
+    assert tab.problems == []
+
+
+def test_the_staff_role_cannot_reach_the_export(app, live_server, open_tab, submitted):
+    tab = open_tab(**DESK)
+    page = tab.page
+    sign_in(page, add_staff(app, "staff"))
+    nav = page.get_by_role("navigation", name="Staff")
+    expect(nav.get_by_role("link", name="Worklist")).to_be_visible()
+    expect(nav.get_by_role("link", name="Export")).to_have_count(0)
+
+    response = page.goto("/staff/export")
+    assert response is not None and response.status == 403
+
+
+def test_the_keyboard_alone_signs_in_and_opens_the_first_submission(
+        app, live_server, open_tab, submitted, physician):
+    tab = open_tab(**DESK)
+    page = tab.page
+    page.goto("/staff/login")
+
+    tab_to(page, page.get_by_label("Email", exact=True))
+    page.keyboard.type(physician)
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password", exact=True)).to_be_focused()
+    page.keyboard.type(STAFF_PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Worklist")
+
+    first = worklist_rows(page).first.get_by_role("link")
+    tab_to(page, first)
+    outline = first.evaluate("element => getComputedStyle(element).outlineStyle")
+    assert outline != "none", "the focused link shows no focus ring"
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text(submitted["P11"])
+    assert tab.problems == []
+
+
+@pytest.mark.parametrize("size, options", [("1280", DESK), ("375", PHONE)])
+def test_screenshots_of_the_worklist_and_a_submission(app, live_server, open_tab, submitted,
+                                                      physician, size, options):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    tab = open_tab(**options)
+    page = tab.page
+    sign_in(page, physician)
+    page.screenshot(path=SCREENSHOTS / f"staff-worklist-{size}.png", full_page=True)
+
+    follow(page, page.get_by_role("link", name=submitted["P11"], exact=True))
+    page.screenshot(path=SCREENSHOTS / f"staff-submission-{size}.png", full_page=True)
+    assert tab.problems == []
