@@ -106,11 +106,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     return app
 
 
+def error_template() -> str:
+    """Staff see errors inside the staff layout, patients inside theirs."""
+    return "staff/error.html" if request.blueprint == "staff" else "error.html"
+
+
 def _error_page(error: Any):
     code = getattr(error, "code", 500) or 500
     if isinstance(error, SecurityError):  # a Host this site does not answer to: no links
         return "Bad request: unknown host.", 400, {"Content-Type": "text/plain"}
-    return render_template("error.html", code=code), code
+    return render_template(error_template(), code=code), code
 
 
 def _server_error(error: Any):
@@ -118,7 +123,7 @@ def _server_error(error: Any):
     error_id = uuid.uuid4().hex[:12]
     current_app.logger.error("Unhandled error %s on %s %s", error_id, request.method,
                              request.path, exc_info=getattr(error, "original_exception", None))
-    return render_template("error.html", code=500, error_id=error_id), 500
+    return render_template(error_template(), code=500, error_id=error_id), 500
 
 
 def _database_error(error: OperationalError):
@@ -126,6 +131,6 @@ def _database_error(error: OperationalError):
     models.db.session.rollback()
     current_app.logger.warning("Database unavailable on %s %s: %s", request.method,
                                request.path, error.orig)
-    response = current_app.make_response((render_template("error.html", code=503), 503))
+    response = current_app.make_response((render_template(error_template(), code=503), 503))
     response.headers["Retry-After"] = "5"
     return response

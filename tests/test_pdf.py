@@ -400,3 +400,11 @@ def test_rescore_keeps_the_old_score_and_the_pdf_says_so(app, runner, patient_cl
     words = " ".join(page.extract_text() for page in PdfReader(out).pages)
     assert "rescored under rules" in " ".join(words.split())
     assert "routing was REVIEW-NO-FLAGS" in " ".join(words.split())
+
+
+def test_each_benefit_answer_names_its_treatment(tmp_path):
+    pdf, _ = build(p01())
+    words = " ".join(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+                     .split())
+    assert "How much did physical therapy help?" in words
+    assert "How much did gabapentin or pregabalin help?" in words

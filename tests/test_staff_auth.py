@@ -310,3 +310,11 @@ def test_the_rate_limit_is_shared_through_redis(tmp_path):
             "email": "x@clinic.example", "password": "wrong password long"}).status_code)
     assert statuses == [200] * 5 + [429]
     redis.Redis.from_url(url).flushdb()
+
+
+def test_a_refused_staff_page_keeps_the_staff_layout(staff_client):
+    page = staff_client("staff").get("/staff/users")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 403
+    assert "You cannot open this page" in html and "Sign out" in html
+    assert "This questionnaire collects information" not in html

@@ -236,8 +236,6 @@ def answer_words(item: Item, value: Any) -> str:
 
 def question_words(item: Item) -> str:
     """The question as the physician reads it in the list of answers."""
-    if item.id.startswith("benefit_"):
-        return f"{item.follow_up}: how much did it help?"
     if item.instrument in INSTRUMENT_NAMES and item.instrument != "peg":
         return f"{INSTRUMENT_NAMES[item.instrument]}: {item.label}"
     return item.label

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
@@ -222,12 +222,12 @@ def password():
 def setup(token: str):
     """Create the first admin account with the one-time link `make run` printed."""
     if not no_accounts() or not setup_token_matches(token):
-        return render_template("error.html", code=404), 404
+        abort(404)
     form = SetupForm()
     if form.validate_on_submit():
         begin_write()
         if not no_accounts():
-            return render_template("error.html", code=404), 404
+            abort(404)
         user = StaffUser(email=form.email.data.strip().lower(),
                          password_hash=hash_password(form.password.data), roles=["admin"])
         db.session.add(user)

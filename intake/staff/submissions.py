@@ -253,7 +253,7 @@ def change_status(reference: str):
                      detail={"action": transition.action})
         db.session.commit()
         if code == 403:
-            return render_template("error.html", code=403, message=message), 403
+            return render_template("staff/error.html", code=403, message=message), 403
         return submission_page(submission, problem=message, code=code)
     before = submission.status
     target = transition.target or status_before_closing(submission)

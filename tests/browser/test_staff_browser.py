@@ -1,5 +1,4 @@
-"""Staff in Chromium: a physician's walk through the worklist, a submission, its PDF, a status
-change and an export; the roles; the keyboard alone; how the pages look on a desk and a phone."""
+"""Staff in Chromium: worklist, submission, PDF, status, export; roles, keyboard, phone."""
 
 from __future__ import annotations
 
@@ -31,8 +30,7 @@ PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2,
 
 @pytest.fixture
 def submitted(app, clock) -> dict[str, str]:
-    """P11 (URGENT), P04 (HOLD), P02 (REVIEW-FLAGS), P01 (REVIEW-NO-FLAGS) sent by patients
-    through the questionnaire; their references by case."""
+    """One case per routing sent through the patient pages; their references by case."""
     references = {}
     for stem in reversed(QUEUE):  # the least urgent first, so the queue must reorder them
         clock(CASE[stem]["submitted_on"])
@@ -158,7 +156,7 @@ def test_a_physician_reviews_the_urgent_submission_and_exports(
     assert tab.problems == []
 
 
-def test_the_staff_role_cannot_reach_the_export(app, live_server, open_tab, submitted):
+def test_the_staff_role_cannot_reach_the_export(app, live_server, open_tab):
     tab = open_tab(**DESK)
     page = tab.page
     sign_in(page, add_staff(app, "staff"))
@@ -168,6 +166,9 @@ def test_the_staff_role_cannot_reach_the_export(app, live_server, open_tab, subm
 
     response = page.goto("/staff/export")
     assert response is not None and response.status == 403
+    expect(page.get_by_role("heading", level=1)).to_have_text("You cannot open this page")
+    # Chromium logs the refused page itself as a failed load; nothing else may go wrong.
+    assert [p for p in tab.problems if "status of 403" not in p] == []
 
 
 def test_the_keyboard_alone_signs_in_and_opens_the_first_submission(
@@ -195,7 +196,7 @@ def test_the_keyboard_alone_signs_in_and_opens_the_first_submission(
     assert tab.problems == []
 
 
-@pytest.mark.parametrize("size, options", [("1280", DESK), ("375", PHONE)])
+@pytest.mark.parametrize("size, options", [("1280", DESK), ("375", PHONE)], ids=["desk", "phone"])
 def test_screenshots_of_the_worklist_and_a_submission(app, live_server, open_tab, submitted,
                                                       physician, size, options):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -207,3 +208,12 @@ def test_screenshots_of_the_worklist_and_a_submission(app, live_server, open_tab
     follow(page, page.get_by_role("link", name=submitted["P11"], exact=True))
     page.screenshot(path=SCREENSHOTS / f"staff-submission-{size}.png", full_page=True)
     assert tab.problems == []
+
+
+def test_on_a_phone_the_worklist_does_not_scroll_sideways(app, live_server, open_tab,
+                                                          submitted, physician):
+    tab = open_tab(**PHONE)
+    page = tab.page
+    sign_in(page, physician)
+    width = page.evaluate("document.scrollingElement.scrollWidth")
+    assert width <= PHONE["viewport"]["width"], f"the worklist scrolls sideways ({width} px)"
