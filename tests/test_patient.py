@@ -439,3 +439,18 @@ def test_the_definition_is_the_one_stored_with_the_draft(app, patient_client, cl
     start_draft(patient_client, clock)
     assert stored(app).questionnaire_version == q.QUESTIONNAIRE_VERSION
     assert stored(app).language == "en"
+
+
+def test_a_switched_off_instrument_is_not_asked(app, patient_client, clock):
+    app.config.update(STOP_BANG_ENABLED=False, DAST10_ENABLED=False)
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"], submit=False)
+    assert patient_client.get("/intake/step/sleep").location == "/intake/review"
+    substances = page_text(patient_client.get("/intake/step/substances"))
+    assert "Have you used drugs other than those required for medical reasons?" not in substances
+    patient_client.post("/intake/review")
+    submission = stored(app)
+    assert not any(k.startswith(("sb_", "dast_")) for k in submission.answers)
+    for key in ("stop_bang", "dast10"):
+        assert submission.score["instruments"][key] == {"total": None, "administered": False}
+    assert submission.rules_version != scoring.RULES_VERSION_BASE
