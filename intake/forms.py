@@ -154,7 +154,7 @@ def _decimal(text: str, message: Any) -> Decimal:
         number = Decimal(text.replace(",", "."))
     except InvalidOperation:
         raise ValidationError(message) from None
-    if not number.is_finite() or number < 0:
+    if not number.is_finite() or not 0 <= number <= 10_000:
         raise ValidationError(message)
     return number
 

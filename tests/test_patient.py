@@ -306,6 +306,7 @@ BAD_INPUT = [
     ("about", {"height_cm-cm": "tall"}, "Enter your height as numbers"),
     ("about", {"height_cm-cm": "", "height_cm-ft": "12"}, "Please check your height"),
     ("about", {"weight_kg-kg": "", "weight_kg-lb": "5"}, "Please check your weight"),
+    ("about", {"height_cm-cm": "", "height_cm-ft": "1E30"}, "Enter your height as numbers"),
     ("about", {"first_name": "x" * 101}, "at most 100 characters"),
     ("about", {"first_name": "Ma\x00ria"}, "control characters"),
     ("about", {"sex_at_birth": "robot"}, "Choose one of the answers"),
