@@ -27,6 +27,7 @@ from flask_mail import Message
 from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from intake import bodymap, forms, scoring
 from intake import questionnaire as q
@@ -194,6 +195,21 @@ def csrf_expired(error: CSRFError):
     if request.endpoint == "patient.step":
         return show_step(request.view_args["slug"], notice=notice, status=400, save=False)
     return render_template("error.html", code=400, message=notice), 400
+
+
+@bp.errorhandler(OperationalError)
+def database_busy(error: OperationalError):
+    """A busy database keeps what the patient typed: the page comes back with a 503."""
+    db.session.rollback()
+    current_app.logger.warning("Database busy on %s: %s", request.path, error.orig)
+    notice = _("The clinic's system is busy, so this page was not saved yet. Your answers "
+               "are still here: please wait a moment and press the button again.")
+    if request.endpoint == "patient.step":
+        page, status = show_step(request.view_args["slug"], notice=notice, status=503,
+                                 save=False)
+    else:
+        page, status = render_template("error.html", code=503), 503
+    return page, status, {"Retry-After": "5"}
 
 
 # --- pages ------------------------------------------------------------------------

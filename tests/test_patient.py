@@ -455,3 +455,36 @@ def test_a_switched_off_instrument_is_not_asked(app, patient_client, clock):
     for key in ("stop_bang", "dast10"):
         assert submission.score["instruments"][key] == {"total": None, "administered": False}
     assert submission.rules_version != scoring.RULES_VERSION_BASE
+
+
+def test_a_busy_database_answers_503_and_keeps_the_page(tmp_path, monkeypatch):
+    """A write lock held elsewhere past the busy timeout (SQLite's, so on a SQLite file)."""
+    import sqlite3
+
+    from conftest import Patient, _reset_database
+
+    from intake import create_app, patient
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    path = tmp_path / "busy.sqlite"
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "AUDIT_KEY": "a",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                      "SQLITE_BUSY_TIMEOUT": 0.2})
+    with app.app_context():
+        _reset_database()
+    monkeypatch.setattr(patient, "clinic_now", lambda: dt.datetime(2025, 6, 1, 10, tzinfo=dt.UTC))
+    visitor = Patient(app.test_client())
+    visitor.save_step("consent", P01["answers"])
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        data = {**step_posts(q.STEP_BY_SLUG["about"], P01["answers"]), "nav": "next"}
+        response = visitor.post("/intake/step/about", data)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    page = response.get_data(as_text=True)
+    assert response.status_code == 503 and response.headers["Retry-After"] == "5"
+    assert "was not saved yet" in unescape(page)
+    assert 'value="Maria"' in page and 'name="dob-year" value="1980"' in page
+    assert visitor.post("/intake/step/about", data).status_code == 302
