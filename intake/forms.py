@@ -57,7 +57,11 @@ class AnswerField(Field):
 
 
 class CompositeField(AnswerField):
-    """An item entered in several boxes named ``<id>-<part>`` (spec §1)."""
+    """An item entered in several boxes named ``<id>-<part>`` (spec §1).
+
+    A subclass names its ``parts`` and says how they ``combine()`` into the stored
+    value and how a stored value ``split()``s back into the boxes.
+    """
 
     parts: tuple[str, ...] = ()
 
@@ -77,12 +81,6 @@ class CompositeField(AnswerField):
         elif data is not None and data is not unset_value:
             self.data = data
             self.values = self.split(data)
-
-    def combine(self) -> Any:
-        raise NotImplementedError
-
-    def split(self, value: Any) -> dict[str, str]:
-        raise NotImplementedError
 
     def part_id(self, part: str) -> str:
         return f"{self.id}-{part}"
