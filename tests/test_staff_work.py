@@ -99,7 +99,11 @@ def status_of(app, reference: str) -> str:
 
 
 def page_text(response) -> str:
-    html = response.get_data(as_text=True)
+    return page_text_of(response.get_data(as_text=True))
+
+
+def page_text_of(html: str) -> str:
+    """The words of some HTML as a person reads them, tags and runs of spaces gone."""
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
@@ -143,9 +147,28 @@ def test_each_row_says_who_when_what_and_where_it_stands(app, physician, patient
     draft = add(app, "P02", draft=True, urgent=True, status="contacted", phq9_9=2,
                 phq9_9_endorsed=2)
     page = page_text(physician.get("/staff/"))
-    assert f"{submitted} 2025-06-01 10:00 James Okafor 49 URGENT 5 new" in page
+    # The Flags cell counts them and names the first urgent and hold flags, titles shortened.
+    assert (f"{submitted} 2025-06-01 10:00 James Okafor 49 URGENT 5 "
+            "URGENT Thoughts of death or self-harm reported (PHQ-9 item 9) "
+            "HOLD Blood pressure very high or not well controlled +3 more new") in page
     assert f"{draft} not yet submitted James Okafor 49 URGENT (draft) — contacted" in page
     assert "DEMO" not in page
+
+
+def test_a_row_names_its_urgent_and_hold_flags_not_its_review_flags(app, physician):
+    add(app, "P04")
+    add(app, "P02")
+    page = page_text(physician.get("/staff/"))
+    assert "HOLD 1 HOLD Reports being pregnant new" in page
+    assert "REVIEW-FLAGS 2 new" in page
+
+
+def test_the_filters_fold_away_unless_one_is_in_force(app, physician):
+    add(app, "P04")
+    assert '<details class="filters">' in physician.get("/staff/").get_data(as_text=True)
+    for query in ("routing=HOLD", "status=all", "sort=newest", "since=yesterday"):
+        html = physician.get(f"/staff/?{query}").get_data(as_text=True)
+        assert '<details class="filters" open>' in html, query
 
 
 def test_names_on_the_worklist_are_inert(app, physician):
@@ -414,6 +437,47 @@ def test_the_page_shows_the_summary_the_pdf_prints(app, physician, walked):
                             response.get_data(as_text=True))
     assert unanswered, "an unanswered question reads —"
     assert "Staff actions" in page and "None recorded." in page
+
+
+def test_the_page_puts_who_and_why_first_and_reads_a_missing_answer_grey(app, physician,
+                                                                        walked):
+    html = physician.get(f"/staff/submissions/{walked}").get_data(as_text=True)
+    # On a phone the page reads in this order; on a desk the panel stands beside the flags.
+    assert (html.index('class="patient-name"') < html.index('id="flags-heading"')
+            < html.index('<aside class="status-panel"') < html.index('id="indicators-heading"'))
+    assert '<a href="tel:+13055550100">(305) 555-0100</a>' in html
+    assert re.search(r'<div class="unanswered"><dt>[^<]+</dt><dd class="typed">not answered</dd>',
+                     html), "a missing answer is marked so it reads grey"
+    assert '<span class="rule">Rule: ' in html
+
+
+def test_the_status_panel_shows_the_latest_actions_and_names_each_hold_once(
+        app, physician, front_desk, walked):
+    hold_titles = {flag["code"]: flag["title"] for flag in stored(app, walked).score["flags"]
+                   if flag["tier"] == "hold"}
+    html = physician.get(f"/staff/submissions/{walked}").get_data(as_text=True)
+    for title in hold_titles.values():
+        assert html.count(title) == 2, "its flag card and its override choice, nothing more"
+    assert "None yet." in html
+
+    assert change(front_desk, walked, "contacted", note="Called; safe").status_code == 302
+    for code in sorted(hold_titles):
+        assert override(physician, walked, code, reason=f"Checked {code}").status_code == 302
+    assert change(physician, walked, "reviewed").status_code == 302
+    html = physician.get(f"/staff/submissions/{walked}").get_data(as_text=True)
+    panel = html[html.index('<aside class="status-panel"'):html.index("</aside>")]
+    latest = page_text_of(panel[panel.index('<ol class="latest">'):panel.index("</ol>")])
+    assert latest.index("status contacted → reviewed") < latest.index(
+        "hold override SUD_ACTIVE") < latest.index("hold override BP_UNCONTROLLED")
+    assert "status new → contacted" not in latest, "three lines, the latest first"
+    assert f"{front_desk.email}" not in latest and physician.email in latest
+    assert '<a href="#staff-actions">The full history (4 actions)' in panel
+    assert '<section id="staff-actions"' in html
+    assert 'name="flag"' not in html, "every hold overridden: no override form"
+    for code in hold_titles:
+        card = html[html.index(f'id="flag-{code}"'):]
+        card = page_text_of(card[:card.index("</article>")])
+        assert f"Overridden by {physician.email}" in card and f"Checked {code}" in card
 
 
 def test_patient_text_is_escaped_and_keeps_its_lines(app, physician, walked):

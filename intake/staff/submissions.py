@@ -18,7 +18,7 @@ from sqlalchemy import or_, select
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
-from intake import audit, bodymap, patient, scoring
+from intake import audit, bodymap, forms, patient, scoring
 from intake import questionnaire as q
 from intake.models import Submission, SubmissionEvent, begin_write, db
 from intake.reports import (
@@ -174,6 +174,8 @@ def submission_page(submission: Submission, status_form: StatusForm | None = Non
         local_time=lambda moment: local_time(moment, current_app.config["CLINIC_TIMEZONE"]),
         can_override=current_user.has_role("physician") and not draft
         and submission.status != "closed",
+        national_phone=forms.phone_as_written(submission.answers.get("phone", ""),
+                                              current_app.config["PHONE_REGION"]),
     ), code
 
 

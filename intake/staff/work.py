@@ -36,6 +36,8 @@ from intake.staff import bp, roles_required
 from intake.staff.submissions import STATUS_LABELS, VISIBLE, hold_flags, no_control_characters
 
 PAGE_SIZE = 50
+#: How many urgent and hold flags a row names before "+N more".
+NAMED_FLAGS = 2
 REFERENCE = re.compile(rf"[{REFERENCE_ALPHABET}]{{3}}-[{REFERENCE_ALPHABET}]{{3}}-"
                        rf"[{REFERENCE_ALPHABET}]{{3}}")
 #: Sorts past the highest character a name key can hold: the end of a prefix range.
@@ -112,6 +114,15 @@ class NameSearch(FlaskForm):
 
 
 @dataclass(frozen=True)
+class NamedFlag:
+    """An urgent or hold flag as a row names it, so it is seen from the list."""
+
+    tier: str
+    #: The title without its advice: "Under 18", not "Under 18: this questionnaire is …".
+    title: str
+
+
+@dataclass(frozen=True)
 class Row:
     """One line of the worklist, in words."""
 
@@ -122,6 +133,9 @@ class Row:
     routing: str
     tier: str
     flags: str
+    named_flags: tuple[NamedFlag, ...]
+    #: The flags the count holds beyond those named ("+3 more").
+    more_flags: int
     status: str
     hold_overridden: bool
     demo: bool
@@ -224,6 +238,13 @@ def by_reference(reference: str) -> list[Submission]:
         select(Submission).where(VISIBLE, Submission.reference == reference)))
 
 
+def named_flags(score: dict[str, Any] | None) -> tuple[NamedFlag, ...]:
+    """The first urgent and hold flags (the score lists urgent ones first), titles shortened."""
+    return tuple(NamedFlag(flag["tier"], flag["title"].split(": ", 1)[0])
+                 for flag in (score or {}).get("flags", ())
+                 if flag["tier"] in ("urgent", "hold"))[:NAMED_FLAGS]
+
+
 def rows_for(submissions: Sequence[Submission]) -> list[Row]:
     """The page's rows in words, with the hold overrides read in one query."""
     overrides: dict[int, set[str]] = {}
@@ -242,6 +263,8 @@ def rows_for(submissions: Sequence[Submission]) -> list[Row]:
         day = patient.clinic_today() if draft else submitted_on(submission, timezone)
         age = age_from(answers, day)
         holds = {flag["code"] for flag in hold_flags(submission.score)}
+        flags = (submission.score or {}).get("flags", ())
+        named = () if draft else named_flags(submission.score)
         rows.append(Row(
             reference=submission.reference,
             submitted="" if draft else submission.submitted_at.astimezone(
@@ -251,7 +274,9 @@ def rows_for(submissions: Sequence[Submission]) -> list[Row]:
             age="—" if age is None else str(age),
             routing="URGENT (draft)" if draft else submission.routing or "—",
             tier=(submission.routing or "URGENT").lower(),
-            flags="—" if draft else str(len((submission.score or {}).get("flags", ()))),
+            flags="—" if draft else str(len(flags)),
+            named_flags=named,
+            more_flags=len(flags) - len(named) if named else 0,
             status=STATUS_LABELS.get(submission.status, submission.status),
             hold_overridden=bool(holds) and holds <= overrides.get(submission.id, set()),
             demo=submission.is_demo,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,8 +13,16 @@ import pytest
 from conftest import CASES, load_case, stored
 from playwright.sync_api import Locator, Page, expect
 
+from browser.conftest import (
+    PHONE,
+    REFERENCE,
+    SCREENSHOTS,
+    follow,
+    page_width,
+    tab_to,
+    type_lines,
+)
 from intake import questionnaire as q
-from intake.models import REFERENCE_ALPHABET
 
 pytestmark = pytest.mark.browser
 
@@ -23,10 +30,6 @@ P01 = load_case(next(p for p in CASES if p.stem == "P01"))
 SUBMITTED_ON = dt.date.fromisoformat(P01["submitted_on"])
 EXPECTED = q.clean_answers(P01["answers"], SUBMITTED_ON)
 BODY_MAP = "Body map: select where your pain is"
-REFERENCE = re.compile(rf"[{REFERENCE_ALPHABET}]{{3}}(-[{REFERENCE_ALPHABET}]{{3}}){{2}}")
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2,
-         "is_mobile": True, "has_touch": True}
 TARGET = 44  # CSS px, WCAG 2.5.5 (AAA) and the platforms' guidance
 
 
@@ -67,14 +70,6 @@ def enter_units(group: Locator, toggle: str, unit: str, value: float) -> None:
     if switch.count():
         switch.click()
     group.get_by_label(unit, exact=True).fill(f"{value:g}")
-
-
-def type_lines(box: Locator, text: str) -> None:
-    box.click()
-    for number, line in enumerate(text.split("\n")):
-        if number:
-            box.press("Enter")
-        box.press_sequentially(line)
 
 
 def answer(page: Page, step: q.Step, item: q.Item, value: Any, use_map: bool) -> None:
@@ -139,20 +134,6 @@ def fill_step(page: Page, step: q.Step, answers: dict[str, Any],
         except CannotEnter as problem:
             missed[item.id] = str(problem)
     return missed
-
-
-def tab_to(page: Page, control: Locator) -> None:
-    for _ in range(20):
-        if control.evaluate("element => element === document.activeElement"):
-            return
-        page.keyboard.press("Tab")
-    raise AssertionError(f"Tab never reached {control}")
-
-
-def follow(page: Page, control: Locator) -> None:
-    """Press a button or link that loads another page, and wait for that page."""
-    with page.expect_navigation():
-        control.click()
 
 
 def save_and_continue(page: Page) -> None:
@@ -281,8 +262,8 @@ SMALL_TARGETS = """(least) => [...document.querySelectorAll(".choice")]
 def check_phone_layout(page: Page, name: str) -> None:
     """Save a full-page picture; no sideways scrolling; every choice easy to hit."""
     page.screenshot(path=SCREENSHOTS / f"{name}-375.png", full_page=True)
-    width = page.evaluate("document.scrollingElement.scrollWidth")
-    assert width <= 375, f"{name}: the page scrolls sideways ({width} px wide)"
+    width = page_width(page)
+    assert width <= PHONE["viewport"]["width"], f"{name}: the page scrolls sideways ({width} px)"
     # The target of a choice is its box and its label together (both tick it).
     assert page.evaluate(SMALL_TARGETS, TARGET) == [], f"{name}: choices smaller than {TARGET} px"
 
