@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app intake
 DEBIAN_PACKAGES := chromium poppler-utils libreoffice-calc-nogui fonts-dejavu-core
 
-.PHONY: run test lint bench clean-venv system-packages
+.PHONY: run test lint load bench clean-venv system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,18 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-run: $(VENV)/.installed
+# Compiled message catalogs are build products: made from the .po files we keep in git.
+CATALOGS := $(patsubst %.po,%.mo,$(wildcard intake/translations/*/LC_MESSAGES/messages.po))
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# axe-core, pinned in package-lock.json, is injected into pages by the accessibility tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+run: $(VENV)/.installed $(CATALOGS)
 	$(FLASK) init-db
 	$(FLASK) setup-link --base-url http://127.0.0.1:5000
 	$(FLASK) run --host 127.0.0.1 --port 5000
@@ -42,11 +53,21 @@ system-packages:
 	  fi; \
 	fi
 
-test: $(VENV)/.installed-test system-packages
+test: $(VENV)/.installed-test system-packages node_modules/.installed $(CATALOGS)
 	$(BIN)/python -m pytest
+
+# The zero-loss run at full size: 64 patients through gunicorn, with a SIGKILL mid-load.
+load: $(VENV)/.installed-test $(CATALOGS)
+	$(BIN)/python tests/loadrun.py --patients 64 --submissions 256
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check intake tests
 
-bench: $(VENV)/.installed-test system-packages
-	$(BIN)/python bench/bench_pdf.py
+$(VENV)/.installed-bench: $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+# Benchmarks print a Markdown table and write it, as JSON too, to bench/results/.
+# BENCH_FULL=1 runs the full sizes.
+bench: $(VENV)/.installed-bench system-packages $(CATALOGS)
+	$(BIN)/python bench/run.py $(if $(BENCH_FULL),--full)

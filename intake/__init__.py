@@ -83,6 +83,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     staff.init_app(app)
     reports.init_app(app)
     audit.init_app(app)
+    if app.config["BENCHMARK_ROUTES"]:  # bare baselines for `make bench`; never in production
+        from intake import bench
+
+        bench.init_app(app)
 
     @app.after_request
     def no_store(response):

@@ -161,3 +161,6 @@ PATIENT_COPY = {
 #: Copy keys (per language) the clinic has signed off; everything else is shown as the
 #: default and listed in the README as awaiting clinical review.
 PATIENT_COPY_REVIEWED: tuple[str, ...] = ()
+
+# Registers the bare baseline routes `make bench` compares against. Never set in production.
+BENCHMARK_ROUTES = False
