@@ -2,7 +2,8 @@
 
 The HMAC key and the chain's head (row count and newest HMAC) live outside the
 database, so an edited, deleted, re-ordered or truncated row is found by
-``verify-audit``. No answer text ever goes into a row.
+``verify-audit``. The head is a file in instance/, or a Redis key (``AUDIT_HEAD_URI``)
+when several servers share the database. No answer text ever goes into a row.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import hashlib
 import hmac
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import click
+import redis
 from flask import Flask, current_app, has_request_context, request
 from flask.cli import with_appcontext
 from flask_login import current_user
@@ -39,6 +42,21 @@ def _key() -> bytes:
 def head_file() -> Path:
     return Path(current_app.config.get("AUDIT_HEAD_FILE")
                 or Path(current_app.instance_path) / "audit_head")
+
+
+@cache
+def _redis(uri: str) -> redis.Redis:
+    """One connection pool per process for the shared head store."""
+    return redis.Redis.from_url(uri, decode_responses=True)
+
+
+#: Moves the head in Redis only forwards, in one step, whichever server commits last.
+_FORWARD_ONLY = """
+local current = redis.call('GET', KEYS[1])
+if not current or tonumber(string.match(current, '^%d+')) < tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2])
+end
+"""
 
 
 def _digest(row: AuditEvent, previous: str) -> str:
@@ -91,6 +109,10 @@ def log(action: str, object: str | None = None, outcome: str = "ok",
 
 def _write_head(count: int, digest: str) -> None:
     """Keep the newest head outside the database; a slower writer never moves it back."""
+    uri = current_app.config.get("AUDIT_HEAD_URI")
+    if uri:
+        _redis(uri).eval(_FORWARD_ONLY, 1, current_app.config["AUDIT_HEAD_KEY"], count, digest)
+        return
     path = head_file()
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     with os.fdopen(fd, "r+") as handle:
@@ -102,6 +124,15 @@ def _write_head(count: int, digest: str) -> None:
             handle.write(f"{count} {digest}\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+def _read_head() -> str | None:
+    """The head kept outside the database, as "count hmac", or None when there is none."""
+    uri = current_app.config.get("AUDIT_HEAD_URI")
+    if uri:
+        return _redis(uri).get(current_app.config["AUDIT_HEAD_KEY"])
+    path = head_file()
+    return path.read_text() if path.exists() else None
 
 
 def _after_commit(session: Any) -> None:
@@ -123,9 +154,9 @@ def verify() -> tuple[bool, str]:
             return False, (f"row {row.id} does not verify: it was edited, or a row before it "
                            "was deleted or moved")
         previous = row.hmac
-    path = head_file()
-    if path.exists():
-        expected_count, expected = path.read_text().split()
+    head = _read_head()
+    if head:
+        expected_count, expected = head.split()
         if count != int(expected_count) or previous != expected:
             return False, (f"the chain ends after {count} rows but the head kept outside "
                            f"names {expected_count}: rows were removed from the end")

@@ -12,8 +12,6 @@ PHONE_REGION = "US"
 EMERGENCY_NUMBER = "911"
 CRISIS_LINE = "988"
 
-#: Minutes the questionnaire takes, as told on the first page.
-INTAKE_MINUTES = 25
 #: How long a resume link works, from when it is made.
 RESUME_LINK_DAYS = 7
 #: Wrong dates of birth before a resume link is locked.
@@ -69,6 +67,12 @@ LOCKOUT_DURATION = timedelta(minutes=15)
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 
+# The audit chain's head, kept outside the database (its key: AUDIT_KEY or instance/audit_key).
+#: Empty: a file, AUDIT_HEAD_FILE or instance/audit_head (one server). Several servers on
+#: one database share it instead in Redis, e.g. "redis://127.0.0.1:6379", under AUDIT_HEAD_KEY.
+AUDIT_HEAD_URI = ""
+AUDIT_HEAD_KEY = "intake:audit_head"
+
 # Security. The secret key lives in instance/secret_key (see models.ensure_secret_key).
 MAX_CONTENT_LENGTH = 1024 * 1024
 SESSION_COOKIE_HTTPONLY = True
@@ -89,8 +93,10 @@ BABEL_DEFAULT_TIMEZONE = "UTC"
 LANGUAGES = ("en", "es")
 
 #: Patient-facing copy, per language. Every default is awaiting the clinic's clinical
-#: review until the clinic replaces it (README lists them). Placeholders: {minutes},
-#: {clinic_name}, {clinic_phone}, {reference}, {crisis_line}, {emergency_number}.
+#: review until the clinic replaces it (README lists them); the Spanish crisis text is
+#: the spec's, the other Spanish texts are translations of the English. Placeholders:
+#: {minutes}, {clinic_name}, {clinic_phone}, {reference}, {crisis_line},
+#: {emergency_number}.
 PATIENT_COPY = {
     "landing": {
         "en": (
@@ -98,6 +104,12 @@ PATIENT_COPY = {
             "health before a visit. It takes about {minutes} minutes. Your answers are "
             "saved after every page, so you can stop and come back. It does not diagnose "
             "any condition, and a doctor will review your answers."
+        ),
+        "es": (
+            "Este cuestionario ayuda a los médicos de la clínica a conocer su dolor y su "
+            "salud antes de una visita. Toma unos {minutes} minutos. Sus respuestas se "
+            "guardan después de cada página, así que puede parar y volver más tarde. No "
+            "diagnostica ninguna enfermedad, y un médico revisará sus respuestas."
         ),
     },
     "side_effects": {
@@ -110,6 +122,15 @@ PATIENT_COPY = {
             "seizures or allergic reactions can happen. The clinic monitors you during "
             "every infusion."
         ),
+        "es": (
+            "Si su médico le recomienda infusiones de ketamina: los efectos secundarios "
+            "comunes incluyen náuseas o vómitos, mareos o sensación de desmayo, visión "
+            "borrosa o doble, dolor de cabeza, cansancio o somnolencia, alucinaciones leves "
+            "o sueños muy vívidos, latidos más rápidos o presión arterial más alta, y "
+            "cambios en el estado de ánimo. Por lo general son leves y se pasan en unas "
+            "horas o unos días. En raras ocasiones pueden ocurrir efectos más graves, como "
+            "convulsiones o reacciones alérgicas. La clínica le vigila durante cada infusión."
+        ),
     },
     "visit": {
         "en": (
@@ -117,11 +138,20 @@ PATIENT_COPY = {
             "6 hours (about 4 hours of infusion and 2 hours of recovery), and some patients "
             "later have maintenance infusions every 6–8 weeks."
         ),
+        "es": (
+            "Si su médico le recomienda infusiones de ketamina, cada visita suele durar unas "
+            "6 horas (unas 4 horas de infusión y 2 horas de recuperación), y algunos "
+            "pacientes reciben después infusiones de mantenimiento cada 6 a 8 semanas."
+        ),
     },
     "privacy": {
         "en": (
             "Your answers are stored securely by {clinic_name} and are read only by the "
             "clinic's care team. They are used to prepare for your visit."
+        ),
+        "es": (
+            "{clinic_name} guarda sus respuestas de forma segura, y solo las lee el equipo "
+            "de atención de la clínica. Se usan para preparar su visita."
         ),
     },
     "crisis": {
@@ -148,6 +178,10 @@ PATIENT_COPY = {
             "This questionnaire is for adults (18 and over). Please ask a parent or "
             "guardian to call the clinic at {clinic_phone}."
         ),
+        "es": (
+            "Este cuestionario es para adultos (de 18 años o más). Pida a su madre, padre o "
+            "tutor que llame a la clínica al {clinic_phone}."
+        ),
     },
     "confirmation": {
         "en": (
@@ -155,6 +189,13 @@ PATIENT_COPY = {
             "{reference}. A member of the clinic's team will review them and contact you. "
             "Your answers are not read right away: if you need help urgently, call "
             "{emergency_number} (or call or text {crisis_line} in a mental-health crisis)."
+        ),
+        "es": (
+            "Gracias. Sus respuestas se enviaron a la clínica. Su número de referencia es "
+            "{reference}. Una persona del equipo de la clínica las revisará y se comunicará "
+            "con usted. Sus respuestas no se leen de inmediato: si necesita ayuda urgente, "
+            "llame al {emergency_number} (o llame o envíe un mensaje de texto al "
+            "{crisis_line} si tiene una crisis de salud mental)."
         ),
     },
 }
