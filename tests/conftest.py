@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask_migrate import upgrade
+from payloads import PDF_PAYLOADS, XSS_PAYLOADS  # noqa: F401 - tests import them from here
 from sqlalchemy import select, text
 
 from intake import create_app, patient
@@ -83,22 +84,6 @@ def clock(monkeypatch: pytest.MonkeyPatch):
 
     return set_day
 
-
-#: The injection corpus of security.md: markup for pages, and reportlab's Paragraph markup.
-XSS_PAYLOADS = (
-    "<script>alert(1)</script>",
-    '" autofocus onfocus=alert(1) x="',
-    "javascript:alert(1)",
-    "{{7*7}}",
-    "</textarea><img src=x onerror=alert(1)>",
-)
-PDF_PAYLOADS = (
-    *XSS_PAYLOADS,
-    '<img src="/etc/hostname"/>',
-    '<a href="javascript:alert(1)">x</a>',
-    "a<b",
-    '<font color="red">',
-)
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 

@@ -20,6 +20,7 @@ import pytest
 from conftest import CASES, CLINIC_ZONE, DATA, csrf_token, load_case
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
+from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, select, update
 
 from intake import questionnaire as q
@@ -319,6 +320,24 @@ def test_pdf_zip_holds_one_named_pdf_per_submission(app, runner, patient_client,
 # --- spreadsheet injection, opened by LibreOffice ------------------------------------------
 
 
+def libreoffice_sheet(tmp_path: Path, csv_bytes: bytes) -> Worksheet:
+    """A CSV's first sheet as LibreOffice headless converts it to xlsx, beside a positive
+    control: an un-neutralised ``=1+1`` converted the same way comes back a formula."""
+    work = tmp_path / f"lo-{secrets.token_hex(4)}"
+    work.mkdir()
+    (work / "export.csv").write_bytes(csv_bytes)
+    (work / "control.csv").write_text("control\r\n=1+1\r\n", encoding="utf-8")
+    profile = (tmp_path / "lo-profile").as_uri()  # private: parallel runs never clash
+    subprocess.run(
+        ["soffice", "--headless", f"-env:UserInstallation={profile}",
+         "--infilter=CSV:44,34,76,1", "--convert-to", "xlsx", "--outdir", str(work),
+         str(work / "export.csv"), str(work / "control.csv")],
+        check=True, capture_output=True, timeout=120)
+    control = openpyxl.load_workbook(work / "control.xlsx").active["A2"]
+    assert control.data_type == "f" or str(control.value).startswith("=")
+    return openpyxl.load_workbook(work / "export.xlsx").active
+
+
 def payload_answers() -> dict[str, Any]:
     answers = dict(load_case(CASES[0])["answers"])
     answers.update(inciting_event="other", med_classes=["opioid"], **PAYLOADS)
@@ -341,20 +360,7 @@ def test_injection_payloads_arrive_as_text_in_libreoffice_beside_a_live_control(
         assert cells[item_id] == neutralise(answers[item_id]), item_id
         assert not cells[item_id].startswith(TRIGGERS)
 
-    work = tmp_path / "lo"
-    work.mkdir()
-    (work / "payloads.csv").write_bytes(out.read_bytes())
-    (work / "control.csv").write_text("control\r\n=1+1\r\n", encoding="utf-8")
-    profile = (tmp_path / "lo-profile").as_uri()  # private: parallel runs never clash
-    subprocess.run(
-        ["soffice", "--headless", f"-env:UserInstallation={profile}",
-         "--infilter=CSV:44,34,76,1", "--convert-to", "xlsx", "--outdir", str(work),
-         str(work / "payloads.csv"), str(work / "control.csv")],
-        check=True, capture_output=True, timeout=120)
-
-    control = openpyxl.load_workbook(work / "control.xlsx").active["A2"]
-    assert control.data_type == "f" or str(control.value).startswith("=")
-    sheet = openpyxl.load_workbook(work / "payloads.xlsx").active
+    sheet = libreoffice_sheet(tmp_path, out.read_bytes())
     header = [cell.value for cell in sheet[1]]
     converted = dict(zip(header, sheet[2], strict=True))
     for converted_row in sheet.iter_rows():

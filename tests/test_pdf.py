@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CASES, DATA, PDF_PAYLOADS, load_case
+from payloads import NAMES
 from PIL import Image
 from pypdf import PdfReader
 
@@ -29,7 +30,6 @@ from intake.reports.summary import DISCLAIMER, TRIAL_MATCH, StaffAction, build_s
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "K7Q-4MZ-9TX"
 CLINIC = "Riverside Pain Clinic"
-NAMES = (("Zoë", "Ångström-Ñúñez"), ("Αλέξανδρος", "Παπαδόπουλος"), ("Анна", "Кузнецова"))
 
 
 def build(answers: dict, submitted_on: str = "2025-06-01", policy: scoring.Policy | None = None,
