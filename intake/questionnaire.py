@@ -252,9 +252,9 @@ DAST_INSTRUCTIONS = N_(
     "use of drugs. The questions do not include alcohol or tobacco."
 )
 SYMPTOMS_STEM = N_(
-    "Since your pain began, have you noticed… (compared with the same place on the other "
-    "side of your body; if the pain is on both sides or in your back, compared with "
-    "before the pain began)"
+    "Since your pain began, have you noticed any of these changes? Compare the painful "
+    "place with the same place on the other side of your body. If the pain is on both "
+    "sides or in your back, compare it with how it was before the pain began."
 )
 
 
@@ -427,9 +427,9 @@ def _benefit_items() -> tuple[Item, ...]:
 _STEPS = (
     Step("consent", N_("Before you start"), (
         Item("consent_data_use", "accept", N_(
-            "I understand that my answers go to the clinic's doctors, that this "
-            "questionnaire does not diagnose any condition, and that the clinic stores my "
-            "answers securely."), required=True),
+            "I understand that my answers go to the clinic's doctors. I understand that "
+            "this questionnaire does not diagnose any condition. I understand that the "
+            "clinic stores my answers in a secure way."), required=True),
     )),
     Step("about", N_("About you"), (
         text("first_name", N_("First name"), NAME_MAX, required=True, autocomplete="given-name"),
@@ -845,6 +845,41 @@ def drop_hidden(answers: Mapping[str, Any], reference: dt.date,
             return kept
         for k in hidden:
             del kept[k]
+
+
+# --- time to answer ---------------------------------------------------------------
+
+#: The pace behind the landing page's estimate: words read a minute, seconds an answer.
+READING_WORDS_PER_MINUTE = 150
+SECONDS_PER_ANSWER = 5
+
+
+def texts_to_read(item: Item) -> tuple[str, ...]:
+    """The texts a patient reads to answer an item, untranslated: stem, question, hint, choices."""
+    texts = (item.preamble, item.follow_up, item.label, item.hint, *(item.anchors or ()),
+             *(c.label for c in item.choices))
+    return tuple(t for t in texts if t)
+
+
+def _minutes(items: list[Item]) -> int:
+    """Whole minutes to read these items (and their steps' titles) and answer each one."""
+    texts = [t for i in items for t in texts_to_read(i)]
+    texts += [STEP_BY_SLUG[slug].title for slug in dict.fromkeys(i.step for i in items)]
+    words = sum(len(t.split()) for t in texts)
+    seconds = words * 60 / READING_WORDS_PER_MINUTE + SECONDS_PER_ANSWER * len(items)
+    return max(1, round(seconds / 60))
+
+
+def minutes_to_answer(switched_off: frozenset[str] = frozenset()) -> tuple[int, int]:
+    """How long an adult takes, as (shortest path, longest path) in whole minutes.
+
+    The shortest path shows only the items without a shown-when rule (each rule is false
+    for some adult's answers); the longest shows every item the clinic asks.
+    """
+    asked = [i for s in STEPS for i in s.items if not i.system and i.instrument not in switched_off]
+    always = [i for i in asked
+              if STEP_BY_SLUG[i.step].shown_when is None and condition(i, switched_off) is None]
+    return _minutes(always), _minutes(asked)
 
 
 # --- values: normalisation and checks ----------------------------------------------
