@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app intake
 DEBIAN_PACKAGES := chromium poppler-utils libreoffice-calc-nogui fonts-dejavu-core
 
-.PHONY: run test lint load bench clean-venv system-packages
+.PHONY: run test lint load bench clean-venv system-packages translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard intake/translations/*/LC_MESSAGES/me
 
 %.mo: %.po $(VENV)/.installed
 	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing patient wording: merge new strings into each catalog, then translate them.
+translations: $(VENV)/.installed
+	mkdir -p build
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o build/messages.pot .
+	$(BIN)/pybabel update -i build/messages.pot -d intake/translations --no-fuzzy-matching
 
 # axe-core, pinned in package-lock.json, is injected into pages by the accessibility tests.
 node_modules/.installed: package.json package-lock.json

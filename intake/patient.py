@@ -11,6 +11,7 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton
 from flask import (
     Blueprint,
     abort,
@@ -28,6 +29,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException
 
 from intake import bodymap, forms, scoring
 from intake import questionnaire as q
@@ -67,12 +69,19 @@ def copy_text(key: str, **values: Any) -> Markup:
     text = texts.get(str(get_locale())) or texts["en"]
     config = current_app.config
     text = text.format(
-        minutes=config["INTAKE_MINUTES"], clinic_name=config["CLINIC_NAME"],
-        clinic_phone=config["CLINIC_PHONE"], crisis_line=config["CRISIS_LINE"],
-        emergency_number=config["EMERGENCY_NUMBER"], **values,
+        clinic_name=config["CLINIC_NAME"], clinic_phone=config["CLINIC_PHONE"],
+        crisis_line=config["CRISIS_LINE"], emergency_number=config["EMERGENCY_NUMBER"], **values,
     )
     bold = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", str(escape(text)))
     return Markup(bold)  # noqa: S704 (escaped clinic copy, never patient text)
+
+
+def forget_session() -> None:
+    """End the patient's session; the language they chose is not private, so it stays."""
+    chosen = session.get("lang")
+    session.clear()
+    if chosen:
+        session["lang"] = chosen
 
 
 def current_draft(lock: bool = False) -> Submission | None:
@@ -163,7 +172,8 @@ def answer_text(item: q.Item, value: Any) -> str:
     if item.type == "date":
         return format_date(dt.date.fromisoformat(value), "long")
     if item.type == "month":
-        return format_date(dt.date.fromisoformat(value + "-01"), "MMMM y")
+        month = dt.date.fromisoformat(value + "-01")
+        return format_skeleton("yMMMM", month, locale=get_locale())  # "septiembre de 2022"
     if item.id == "height_cm":
         return _("%(value)s cm", value=f"{value:g}")
     if item.id == "weight_kg":
@@ -181,7 +191,7 @@ def patient_session() -> None:
         return
     idle = current_app.config["PATIENT_IDLE_TIMEOUT"].total_seconds()
     if time.time() - session.get("seen", 0) > idle:
-        session.clear()
+        forget_session()
         return
     session["seen"] = int(time.time())
     session.permanent = True
@@ -201,7 +211,7 @@ def csrf_expired(error: CSRFError):
 def database_busy(error: OperationalError):
     """A busy database keeps what the patient typed: the page comes back with a 503."""
     db.session.rollback()
-    current_app.logger.warning("Database busy on %s: %s", request.path, error.orig)
+    current_app.logger.warning("Database busy on %s: %s", request.endpoint, error.orig)
     notice = _("The clinic's system is busy, so this page was not saved yet. Your answers "
                "are still here: please wait a moment and press the button again.")
     if request.endpoint == "patient.step":
@@ -217,7 +227,9 @@ def database_busy(error: OperationalError):
 
 @bp.get("/")
 def landing():
-    return render_template("patient/landing.html", copy=copy_text)
+    shortest, longest = q.minutes_to_answer(switched_off())
+    return render_template("patient/landing.html", copy=copy_text,
+                           shortest=shortest, longest=longest)
 
 
 @bp.route("/intake/step/<slug>", methods=["GET", "POST"])
@@ -353,8 +365,9 @@ def link():
 
 
 def local_date(moment: dt.datetime) -> str:
+    """The clinic's date of a moment, written in the patient's language."""
     zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-    return moment.astimezone(zone).strftime("%B %-d, %Y")
+    return format_date(moment.astimezone(zone).date(), "long")
 
 
 def send_link(address: str, token: str, expires: dt.datetime) -> None:
@@ -382,7 +395,7 @@ def finish_later():
         return redirect(url_for("patient.landing"))
     page = render_template("patient/finish_later.html", url=resume_url(token),
                            expires=local_date(draft.resume_expires_at))
-    session.clear()
+    forget_session()
     return page
 
 
@@ -453,7 +466,7 @@ def submit(draft: Submission, today: dt.date):
 
 def finish_submission(draft: Submission):
     adult = (q.age_from(draft.answers, clinic_today()) or q.ADULT_AGE) >= q.ADULT_AGE
-    session.clear()
+    forget_session()
     session["done"] = draft.reference
     session["adult"] = adult
     return redirect(url_for("patient.done" if adult else "patient.adults_only"))
@@ -472,6 +485,39 @@ def adults_only():
     if session.get("done") is None:
         return redirect(url_for("patient.landing"))
     return render_template("patient/adults_only.html", copy=copy_text)
+
+
+@bp.post("/lang")
+def language():
+    """The patient's language choice: kept in the session and on the draft, if any."""
+    chosen = request.form.get("lang")
+    if chosen in current_app.config["LANGUAGES"]:
+        session["lang"] = chosen
+        if session.get("draft"):
+            begin_write()
+            draft = current_draft(lock=True)
+            if draft is not None and draft.submitted_at is None:
+                draft.language = chosen
+            db.session.commit()
+    return redirect(patient_page(request.form.get("next", "")))
+
+
+def patient_page(target: str) -> str:
+    """The patient page the switch was pressed on; the start page for anything else.
+
+    Only a path of this blueprint that answers GET qualifies, so the redirect never
+    leaves the site: ``//host``, ``https:host`` and ``/\\host`` match no route.
+    """
+    path, _, query = target.partition("?")
+    if not path.startswith("/"):
+        return url_for("patient.landing")
+    try:
+        endpoint, _ = current_app.create_url_adapter(request).match(path, method="GET")
+    except HTTPException:
+        return url_for("patient.landing")
+    if not endpoint.startswith("patient."):
+        return url_for("patient.landing")
+    return f"{path}?{query}" if query else path
 
 
 @bp.route("/intake/resume/<token>", methods=["GET", "POST"])
@@ -496,7 +542,7 @@ def resume(token: str):
         if form.dob.answer == draft.answers.get("dob"):
             draft.resume_failures = 0
             db.session.commit()
-            session.clear()
+            forget_session()
             session["draft"] = draft.draft_key
             session["resume"] = token
             session["seen"] = int(time.time())

@@ -177,6 +177,8 @@ class Summary:
     patient_name: str
     patient: tuple[Fact, ...]
     submitted_at: str
+    #: "Answered in Spanish" for a Spanish submission: the summary stays in English, and
+    #: what the patient typed is shown as typed.
     language_note: str
     routing: str
     routing_meaning: str
@@ -276,7 +278,7 @@ def build_summary(
             Fact("Phone", answers.get("phone", NOT_ANSWERED)),
         ),
         submitted_at=submitted,
-        language_note="answered in Spanish" if language == "es" else "",
+        language_note="Answered in Spanish" if language == "es" else "",
         routing=score["routing"],
         routing_meaning=ROUTING_MEANING.get(score["routing"], ""),
         disclaimer=DISCLAIMER,
