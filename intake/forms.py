@@ -9,7 +9,9 @@ from typing import Any
 
 import phonenumbers
 from flask import current_app
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -34,6 +36,23 @@ MONTHS = (
 )
 
 
+def in_english(item: q.Item) -> bool:
+    """Whether this patient sees the item in English: its instrument has no published
+    version in their language."""
+    return q.shown_in_english(item, str(get_locale()))
+
+
+def item_text(item: q.Item, text: str) -> str:
+    """One of an item's texts as the patient reads it: in their language, or the English
+    original where the item's instrument has no published version in that language."""
+    return text if in_english(item) else gettext(text)
+
+
+def lazy_item_text(item: q.Item, text: str) -> LazyString:
+    """``item_text`` at each render: a form class is built once for every language."""
+    return LazyString(item_text, item, text)
+
+
 def one_decimal(value: Decimal) -> float:
     """Half-up to one decimal, as stored for converted heights and weights."""
     return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
@@ -47,6 +66,14 @@ class AnswerField(Field):
     @property
     def answer(self) -> Any:
         return self.data
+
+    @property
+    def in_english(self) -> bool:
+        return in_english(self.item)
+
+    def shown_text(self, english: str) -> str:
+        """One of this item's own texts (preamble, scale end, follow-up intro) as shown."""
+        return item_text(self.item, english)
 
     def answer_or_raw(self) -> Any:
         """The value a condition sees before validation (a choice's code, a list, …)."""
@@ -378,12 +405,14 @@ FIELD_BY_TYPE = {
 
 def _field(item: q.Item) -> Field:
     field_class = FIELD_BY_ID.get(item.id) or FIELD_BY_TYPE[item.type]
-    options: dict[str, Any] = {"description": _l(item.hint) if item.hint else ""}
+    options: dict[str, Any] = {
+        "description": lazy_item_text(item, item.hint) if item.hint else ""}
     if item.type == "scale0_10":
         options["choices"] = [SelectChoice(str(n)) for n in range(11)]
     elif issubclass(field_class, (ChoiceField, MultiChoiceField)):
-        options["choices"] = [SelectChoice(c.code, _l(c.label)) for c in item.choices]
-    return field_class(_l(item.label), **options)
+        options["choices"] = [SelectChoice(c.code, lazy_item_text(item, c.label))
+                              for c in item.choices]
+    return field_class(lazy_item_text(item, item.label), **options)
 
 
 class StepForm(FlaskForm):

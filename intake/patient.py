@@ -158,7 +158,8 @@ def notify_urgent(reference: str) -> None:
 
 @bp.context_processor
 def page_helpers() -> dict[str, Any]:
-    return {"answer_text": answer_text, "month_names": forms.MONTHS, "bodymap": bodymap}
+    return {"answer_text": answer_text, "month_names": forms.MONTHS, "bodymap": bodymap,
+            "item_text": forms.item_text, "in_english": forms.in_english}
 
 
 def answer_text(item: q.Item, value: Any) -> str:
@@ -166,9 +167,9 @@ def answer_text(item: q.Item, value: Any) -> str:
     if value is None:
         return "—"
     if item.type == "multi":
-        return ", ".join(_(label) for label in q.answer_label(item, value))
+        return ", ".join(forms.item_text(item, label) for label in q.answer_label(item, value))
     if item.type in ("yn", "ynu", "single", "scale0_3", "accept"):
-        return _(q.answer_label(item, value))
+        return forms.item_text(item, q.answer_label(item, value))
     if item.type == "date":
         return format_date(dt.date.fromisoformat(value), "long")
     if item.type == "month":

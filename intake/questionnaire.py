@@ -206,6 +206,19 @@ class Step:
     shown_when: Any = None
 
 
+#: The instruments with a published, validated version in each language besides English.
+#: Every other instrument is shown in its English original there: a translation of our
+#: own would not be the validated instrument.
+PUBLISHED_TRANSLATIONS: dict[str, frozenset[str]] = {"es": frozenset({"phq9", "gad7"})}
+
+
+def shown_in_english(item: Item, language: str) -> bool:
+    """Whether a patient reading this language sees the item in English: every text of it
+    (question, hint, instructions, answers, scale ends, follow-up intro)."""
+    return (item.instrument is not None and language != "en"
+            and item.instrument not in PUBLISHED_TRANSLATIONS.get(language, frozenset()))
+
+
 YES_NO = (Choice("yes", N_("Yes")), Choice("no", N_("No")))
 YES_NO_UNSURE = YES_NO + (Choice("unsure", N_("Not sure")),)
 BENEFIT = (

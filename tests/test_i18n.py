@@ -24,7 +24,7 @@ P01 = load_case(next(p for p in CASES if p.stem == "P01"))
 
 #: Instruments whose published Spanish version the clinic uses (instruments.md).
 PUBLISHED = {"phq9", "gad7"}
-#: Instruments without one yet: shown in English, each question with this note.
+#: Instruments without one yet: every text of their items in English, with this note.
 ENGLISH_ONLY = {"peg", "audit_c", "dast10", "stop_bang"}
 NOTE = "(Solo en inglés: todavía no hay una versión validada en español.)"
 #: Texts that are written the same in Spanish (a word, a unit, a format).
@@ -98,7 +98,11 @@ def one_line(text: str) -> str:
 
 def rendered(response) -> str:
     """A page's text as a person reads it: tags gone, entities and spaces collapsed."""
-    return one_line(unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
+    return as_read(response.get_data(as_text=True))
+
+
+def as_read(html: str) -> str:
+    return one_line(unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 def in_spanish(client) -> None:
@@ -116,37 +120,43 @@ def choose(patient_client, language: str, page: str = "/"):
 # --- the catalog ------------------------------------------------------------------
 
 
+def english_only_words() -> set[str]:
+    """The words only the instruments without a Spanish version show: never translated."""
+    return set().union(*instrument_texts(ENGLISH_ONLY))
+
+
 def test_every_patient_string_has_a_spanish_translation():
     marked = extracted() | definition_texts()
     assert len(marked) > 400
-    untranslated = sorted(text for text in marked
-                          if not (CATALOG.get(text) and CATALOG[text].string)
-                          or CATALOG[text].fuzzy)
+    missing = sorted(text for text in marked if CATALOG.get(text) is None)
+    assert missing == []
+    untranslated = sorted(text for text in marked - english_only_words()
+                          if not CATALOG[text].string or CATALOG[text].fuzzy)
     assert untranslated == []
 
 
 def test_no_spanish_entry_merely_repeats_the_english():
-    _, english_only = instrument_texts(ENGLISH_ONLY)
     repeats = sorted(message.id for message in CATALOG if message.id
-                     and message.string == message.id
-                     and message.id not in SAME_IN_SPANISH | english_only)
+                     and message.string == message.id and message.id not in SAME_IN_SPANISH)
     assert repeats == []
     assert {message.id for message in CATALOG} >= SAME_IN_SPANISH
 
 
 def test_every_entry_says_where_its_text_comes_from():
     published = {text for pair in instrument_texts(PUBLISHED) for text in pair}
-    questions, others = instrument_texts(ENGLISH_ONLY)
+    english_only = english_only_words()
+    # AUDIT-C's "Never" is also an answer of the site's own questions: that one is Spanish.
+    assert "Monthly or less" in english_only and "Never" not in english_only
     for message in CATALOG:
         if not message.id:
             continue
         comment = " ".join(message.user_comments)
         if message.id in published:
             assert comment.startswith("published: "), message.id
-        elif message.id in questions | others:
-            assert comment.startswith("English only: "), message.id
-            assert message.string == (f"{message.id} {NOTE}" if message.id in questions
-                                      else message.id)
+        elif message.id in english_only:
+            # Left empty: no translation of ours stands in for a validated instrument.
+            assert comment.startswith("English only: no published Spanish "), message.id
+            assert message.string == "", message.id
         else:
             assert comment == REVIEW or comment.startswith("reviewed: "), message.id
 
@@ -159,18 +169,32 @@ def test_every_patient_copy_text_is_in_both_languages():
 # --- what a Spanish-speaking patient sees -----------------------------------------
 
 
-def walk_to(patient_client, slug: str, answers: dict) -> str:
-    """Save every step before this one; return the step's page as read."""
+def step_html(patient_client, slug: str, answers: dict) -> str:
+    """Save every step before this one; return the step's page."""
     order = [step.slug for step in q.STEPS]
     for earlier in order[: order.index(slug)]:
         assert patient_client.save_step(earlier, answers).status_code == 302
-    return rendered(patient_client.get(f"/intake/step/{slug}"))
+    return patient_client.get(f"/intake/step/{slug}").get_data(as_text=True)
+
+
+def questions_of(html: str) -> dict[str, str]:
+    """Each question's markup by item id, with the instructions shown above it."""
+    form = html.split("novalidate>", 1)[1].split('<div class="buttons">', 1)[0]
+    questions, preamble = {}, ""
+    for block in re.split(r'(?=<p class="preamble")|(?=<div class="question)', form):
+        if block.startswith('<p class="preamble"'):
+            preamble = block
+        elif block.startswith('<div class="question'):
+            item_id = re.match(r'<div class="question[^"]*" id="q-(\w+)"', block).group(1)
+            questions[item_id], preamble = preamble + block, ""
+    return questions
 
 
 def test_the_spanish_phq9_and_gad7_are_their_published_text(patient_client, clock):
     clock(P01["submitted_on"])
     in_spanish(patient_client.client)
-    page = walk_to(patient_client, "mood", P01["answers"])
+    html = step_html(patient_client, "mood", P01["answers"])
+    page = as_read(html)
     section = spanish_section()
     phq9 = numbered(section.split("PHQ-9:")[1].split("phq9_difficulty:")[0])
     gad7 = numbered(section.split("GAD-7:")[1].split("The Spanish PEG")[0])
@@ -186,21 +210,87 @@ def test_the_spanish_phq9_and_gad7_are_their_published_text(patient_client, cloc
     assert page.count(stem) == 2  # above the PHQ-9 and above the GAD-7
     assert "Little interest or pleasure" not in page
     assert "Solo en inglés" not in page
+    assert [i for i, question in questions_of(html).items() if "lang=" in question] == []
 
 
 @pytest.mark.parametrize("slug, instrument", [
     ("pain_now", "peg"), ("substances", "audit_c"), ("substances", "dast10"),
     ("sleep", "stop_bang"),
 ])
-def test_instruments_without_a_spanish_version_are_english_with_a_note(
+def test_instruments_without_a_spanish_version_are_all_english_with_a_note(
         patient_client, clock, slug, instrument):
     clock(P01["submitted_on"])
     in_spanish(patient_client.client)
-    page = walk_to(patient_client, slug, {**P01["answers"], "dast_1": "yes"})
-    assert q.STEP_BY_SLUG[slug].title not in page  # the page itself is in Spanish
-    for item in q.ITEMS.values():
-        if item.instrument == instrument:
-            assert f"{one_line(item.label)} {NOTE}" in page, item.id
+    html = step_html(patient_client, slug, {**P01["answers"], "dast_1": "yes"})
+    assert q.STEP_BY_SLUG[slug].title not in as_read(html)  # the page itself is in Spanish
+    questions = questions_of(html)
+    for item in (item for item in q.ITEMS.values() if item.instrument == instrument):
+        question, texts = questions[item.id], shown_texts(item)
+        read = as_read(question)
+        # Every text in English: question, instructions, answers, scale ends, follow-up
+        # intro; none of the Spanish the catalog has for the words it shares with the site.
+        assert [text for text in texts if one_line(text) not in read] == [], item.id
+        spanish = {CATALOG[text].string for text in texts} - {"", *texts}
+        assert [text for text in spanish if text in read] == [], item.id
+        # Marked English for a screen reader, with the Spanish note once, marked Spanish.
+        assert re.search(rf'<div class="question[^"]*" id="q-{item.id}"[^>]* lang="en">',
+                         question), item.id
+        if item.preamble:
+            assert question.startswith('<p class="preamble" lang="en">'), item.id
+        assert read.count(NOTE) == 1, item.id
+        assert f'<p class="hint" id="{item.id}-note" lang="es">{NOTE}</p>' in question
+        assert re.search(rf'aria-describedby="{item.id}-note[ "]', question), item.id
+
+
+def test_the_sites_own_questions_beside_them_keep_their_spanish(patient_client, clock):
+    clock(P01["submitted_on"])
+    in_spanish(patient_client.client)
+    pain = {i: as_read(h) for i, h in questions_of(
+        step_html(patient_client, "pain_now", P01["answers"])).items()}
+    assert "0 = Sin dolor, 10 = El peor dolor que se pueda imaginar" in pain["nrs_now"]
+    assert "0 = No pain, 10 = Pain as bad as you can imagine" in pain["nrs_avg_week"]
+    drugs = {i: as_read(h) for i, h in questions_of(
+        step_html(patient_client, "substances", P01["answers"])).items()}
+    assert "Nunca" in drugs["ketamine_nonmedical"]
+    assert "Never" in drugs["auditc_1"] and "Nunca" not in drugs["auditc_1"]
+    assert "Sí" in drugs["sud_current"] and "Yes" not in drugs["sud_current"]
+    assert "Yes" in drugs["dast_1"] and "Sí" not in drugs["dast_1"]
+
+
+def test_an_error_on_an_english_question_is_spanish_beside_its_english_name(
+        patient_client, clock):
+    clock(P01["submitted_on"])
+    in_spanish(patient_client.client)
+    step_html(patient_client, "substances", P01["answers"])
+    response = patient_client.post("/intake/step/substances",
+                                   {"auditc_1": "sometimes", "nav": "next"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert ('<span lang="en">How often do you have a drink containing alcohol?</span>: '
+            "Elija una de las respuestas.") in html
+    assert '<p class="error-message" id="auditc_1-error" lang="es">' in html
+
+
+def test_an_english_speaking_patient_sees_the_instruments_without_a_note(
+        patient_client, clock):
+    clock(P01["submitted_on"])
+    html = step_html(patient_client, "substances", {**P01["answers"], "dast_1": "yes"})
+    assert "English only" not in html
+    assert [i for i, question in questions_of(html).items() if "lang=" in question] == []
+
+
+def test_the_review_page_shows_an_english_instrument_in_english(patient_client, clock):
+    clock(P01["submitted_on"])
+    in_spanish(patient_client.client)
+    answers = {**P01["answers"], "sb_snore": "yes", "ketamine_nonmedical": "never"}
+    assert patient_client.walk(answers, submit=False) == "/intake/review"
+    html = patient_client.get("/intake/review").get_data(as_text=True)
+    rows = dict(re.findall(r'<div class="review-row"[^>]*>\s*<dt>([^<]*)</dt>\s*<dd>([^<]*)</dd>',
+                           html))
+    assert rows["¿Ha usado ketamina de una forma distinta a la recetada?"] == "Nunca"
+    snoring = one_line(q.ITEMS["sb_snore"].label)
+    assert rows[snoring] == "Yes"
+    assert re.search(rf'<div class="review-row" lang="en">\s*<dt>{re.escape(snoring)}</dt>', html)
 
 
 def test_accept_language_chooses_spanish_when_no_choice_was_made(client):
@@ -310,13 +400,22 @@ def test_a_questionnaire_answered_in_spanish_is_stored_as_spanish_to_the_end(
     assert submission.submitted_at is not None
 
 
+def number_links(html: str) -> dict[str, str]:
+    """The support page's links to call or text a number: their words and addresses."""
+    return {unescape(words): unescape(href) for href, words in
+            re.findall(r'<a href="((?:tel|sms):[^"]*)" class="button">([^<]+)</a>', html)}
+
+
 def test_the_crisis_page_is_the_specs_spanish_text(patient_client, clock):
     clock(P01["submitted_on"])
     choose(patient_client, "es")
     assert patient_client.walk({**P01["answers"], "phq9_9": 1}, submit=False)
-    page = rendered(patient_client.get("/intake/support"))
+    response = patient_client.get("/intake/support")
     assert ("llame o envíe un mensaje de texto al 988 (Línea de Prevención del Suicidio y "
-            "Crisis, gratis, las 24 horas; para español, oprima 2)") in page
+            "Crisis, gratis, las 24 horas; para español, oprima 2)") in rendered(response)
+    assert number_links(response.get_data(as_text=True)) == {
+        "Llamar al 988": "tel:988", "Enviar un mensaje de texto al 988": "sms:988",
+        "Llamar al 911": "tel:911"}
 
 
 def test_the_resume_email_is_in_spanish(app, patient_client, clock, mail_inbox):

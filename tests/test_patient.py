@@ -100,6 +100,24 @@ def test_the_suicide_item_shows_support_and_the_endorsement_sticks(app, patient_
     assert submission.routing == "URGENT"
 
 
+@pytest.mark.parametrize("crisis_line, emergency_number", [
+    ("988", "911"), ("741741", '112"><i>'),
+])
+def test_the_support_pages_numbers_can_be_tapped(app, patient_client, clock,
+                                                 crisis_line, emergency_number):
+    """Links to call or text the configured numbers, built around them and escaped."""
+    app.config.update(CRISIS_LINE=crisis_line, EMERGENCY_NUMBER=emergency_number)
+    clock("2025-06-01")
+    patient_client.walk({**P01["answers"], "phq9_9": 1}, submit=False)
+    html = patient_client.get("/intake/support").get_data(as_text=True)
+    links = {unescape(words): unescape(href) for href, words in
+             re.findall(r'<a href="((?:tel|sms):[^"]*)" class="button">([^<]+)</a>', html)}
+    assert links == {f"Call {crisis_line}": f"tel:{crisis_line}",
+                     f"Text {crisis_line}": f"sms:{crisis_line}",
+                     f"Call {emergency_number}": f"tel:{emergency_number}"}
+    assert "<i>" not in html
+
+
 def test_each_page_shows_progress_and_the_safety_lines(patient_client, clock):
     clock("2025-06-01")
     patient_client.save_step("consent", P01["answers"])
@@ -125,7 +143,9 @@ def test_without_a_draft_the_steps_lead_to_the_start(client):
 
 
 def link_from(page: str) -> str:
-    return re.search(r'id="resume-link"[^>]*value="([^"]+)"', page).group(1)
+    """The private link as shown: the text of its read-only box, which wraps on a phone."""
+    return unescape(re.search(r'<textarea id="resume-link" readonly[^>]*>([^<]+)</textarea>',
+                              page).group(1))
 
 
 def start_draft(patient_client, clock, answers=None) -> str:
@@ -264,6 +284,8 @@ def test_finish_later_saves_shows_the_link_and_clears_the_session(app, patient_c
     assert response.location == "/intake/finish-later"
     page = patient_client.get("/intake/finish-later").get_data(as_text=True)
     assert link_from(page).endswith(link)
+    assert 'href="/">Clear this screen</a>' in page
+    assert link not in patient_client.get("/").get_data(as_text=True)
     assert patient_client.get("/intake/step/pain_now").location == "/"
     assert stored(app).answers["pain_regions"] == ["r_hand"]
 

@@ -32,10 +32,16 @@ def es(text: str) -> str:
     return ES.gettext(text)
 
 
+def shown(item: q.Item, text: str) -> str:
+    """One of a question's texts as a Spanish-speaking patient reads it: the English
+    itself where the question's instrument has no published Spanish version."""
+    return text if q.shown_in_english(item, "es") else es(text)
+
+
 def spoken(item: q.Item) -> str:
-    """A question's name as a screen reader says it, in Spanish."""
-    label = es(item.label)
-    return f"{es(item.follow_up)} {label}" if item.follow_up else label
+    """A question's name as a screen reader says it."""
+    label = shown(item, item.label)
+    return f"{shown(item, item.follow_up)} {label}" if item.follow_up else label
 
 
 def answer(page: Page, item: q.Item, value: Any) -> None:
@@ -45,12 +51,12 @@ def answer(page: Page, item: q.Item, value: Any) -> None:
     if kind == "accept":
         page.get_by_role("checkbox", name=spoken(item), exact=True).check()
     elif kind in ("yn", "ynu", "single", "scale0_3", "scale0_10"):
-        name = str(value) if kind == "scale0_10" else es(item.choice_label(str(value)))
+        name = str(value) if kind == "scale0_10" else shown(item, item.choice_label(str(value)))
         group.get_by_role("radio", name=name, exact=True).check()
     elif kind == "multi":
         for code in value:
             group.locator(".choices").get_by_role(
-                "checkbox", name=es(item.choice_label(code)), exact=True).check()
+                "checkbox", name=shown(item, item.choice_label(code)), exact=True).check()
     elif kind == "date":
         year, month, day = value.split("-")
         group.get_by_label("Mes", exact=True).fill(str(int(month)))
