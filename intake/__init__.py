@@ -36,12 +36,25 @@ CONTENT_SECURITY_POLICY = {
 
 
 def select_locale() -> str:
-    """The patient's choice, else the browser's preference among our languages."""
+    """Staff pages are in English; a patient gets their choice, else their browser's."""
+    if request.blueprint == "staff":
+        return "en"
     languages = current_app.config["LANGUAGES"]
     chosen = session.get("lang")
     if chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or languages[0]
+
+
+def refuse_debug_in_production(app: Flask) -> None:
+    """Debug mode shows code and data to whoever triggers an error: development only.
+
+    A site that forces HTTPS is a production site (the README's settings), so debug
+    mode there, whether from FLASK_DEBUG, ``--debug`` or a setting, stops the start-up.
+    """
+    if app.debug and app.config["FORCE_HTTPS"]:
+        raise RuntimeError("Debug mode is for development only: it is refused with "
+                           "FORCE_HTTPS. Unset FLASK_DEBUG and DEBUG.")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -57,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_prefixed_env("INTAKE")
     else:
         app.config.from_mapping(test_config)
+    refuse_debug_in_production(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = models.read_secret_key(app)
 
@@ -111,8 +125,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
 
 def error_template() -> str:
-    """Staff see errors inside the staff layout, patients inside theirs."""
-    return "staff/error.html" if request.blueprint == "staff" else "error.html"
+    """Staff see errors in the staff layout (unknown /staff addresses too), patients in theirs."""
+    staff_address = request.blueprint == "staff" or request.path.startswith("/staff/")
+    return "staff/error.html" if staff_address else "error.html"
 
 
 def _error_page(error: Any):
@@ -126,7 +141,7 @@ def _server_error(error: Any):
     """Say nothing internal: an error id the logs can be searched by."""
     error_id = uuid.uuid4().hex[:12]
     current_app.logger.error("Unhandled error %s on %s %s", error_id, request.method,
-                             request.path, exc_info=getattr(error, "original_exception", None))
+                             request.endpoint, exc_info=getattr(error, "original_exception", None))
     return render_template(error_template(), code=500, error_id=error_id), 500
 
 
@@ -134,7 +149,7 @@ def _database_error(error: OperationalError):
     """A database that is busy (or gone) is a message to try again, not a crash."""
     models.db.session.rollback()
     current_app.logger.warning("Database unavailable on %s %s: %s", request.method,
-                               request.path, error.orig)
+                               request.endpoint, error.orig)
     response = current_app.make_response((render_template(error_template(), code=503), 503))
     response.headers["Retry-After"] = "5"
     return response

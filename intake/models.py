@@ -40,6 +40,8 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
+#: The largest id a row can have (PostgreSQL's INTEGER): a larger one asked for is refused.
+MAX_ID = 2**31 - 1
 #: Reference characters: no 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G, U/V pairs that a patient
 #: could misread on the phone.
 REFERENCE_ALPHABET = "ACDEFHJKMNPQRTWXY3479"
@@ -264,8 +266,10 @@ def database_url(app: Flask) -> str:
 
 def init_app(app: Flask) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
+    options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+    # A failed statement's message (logged with the error) never carries the answers sent.
+    options.setdefault("hide_parameters", True)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
         options.setdefault("connect_args", {"timeout": app.config["SQLITE_BUSY_TIMEOUT"]})
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS))
@@ -291,13 +295,12 @@ def ensure_instance(app: Flask) -> None:
     """instance/ at mode 0700, with the secret and audit keys made once there (0600)."""
     instance = Path(app.instance_path)
     instance.mkdir(mode=0o700, parents=True, exist_ok=True)
-    instance.chmod(0o700)
-    key_file = instance / "secret_key"
-    if _private_file(key_file, secrets.token_hex(32).encode()):
-        click.echo(f"Created a secret key in {key_file}")
-    key_file.chmod(0o600)
-    if _private_file(instance / "audit_key", secrets.token_hex(32).encode()):
-        click.echo(f"Created the audit key in {instance / 'audit_key'}")
+    instance.chmod(0o700)  # a fresh clone has it at 0755: git made it for .gitkeep
+    for name, what in (("secret_key", "a secret key"), ("audit_key", "the audit key")):
+        key_file = instance / name
+        if _private_file(key_file, secrets.token_hex(32).encode()):
+            click.echo(f"Created {what} in {key_file}")
+        key_file.chmod(0o600)
     url = app.config["SQLALCHEMY_DATABASE_URI"]
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///"))

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
-from conftest import add_staff, sign_in
-from sqlalchemy import select
+import re
+import sqlite3
 
+import pytest
+from conftest import add_staff, csrf_token, sign_in
+from flask import abort
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from intake import patient
 from intake.models import AuditEvent, db
+from intake.staff import work
 
 
 @pytest.mark.parametrize("path, status", [
@@ -90,3 +97,159 @@ def test_with_proxy_fix_the_real_client_address_and_https_are_seen(tmp_path):
     sign_in(client, email)
     assert audit_address(app) == "203.0.113.9"
     assert "Strict-Transport-Security" in client.get("/").headers
+
+
+# --- every error page carries the headers and says nothing internal ----------------------------
+
+#: The policy security.md requires, directive by directive: nothing more, nothing less.
+REQUIRED_POLICY = {"default-src": "'self'", "object-src": "'none'", "base-uri": "'none'",
+                   "frame-ancestors": "'none'", "form-action": "'self'"}
+
+
+def policy(response) -> dict[str, str]:
+    directives = (d.strip().split(None, 1) for d in
+                  response.headers["Content-Security-Policy"].split(";") if d.strip())
+    return {name: value for name, value in directives}
+
+
+def assert_safe_headers(response) -> None:
+    assert policy(response) == REQUIRED_POLICY
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def busy(*args, **kwargs):
+    raise OperationalError("SELECT 1", {}, sqlite3.OperationalError("database is locked"))
+
+
+def broken(*args, **kwargs):
+    raise RuntimeError("secret detail SELECT * FROM submission WHERE first_name='Maria'")
+
+
+def forced(app, client, code: int):
+    """An error this site has no ordinary way to give on a patient page."""
+    app.add_url_rule(f"/forced-{code}", f"forced_{code}", lambda: abort(code))
+    return client.get(f"/forced-{code}")
+
+
+def login_post(client, **form):
+    return client.post("/staff/login", data={"email": "x@clinic.example",
+                                              "password": "wrong but long enough", **form})
+
+
+PATIENT_ERRORS = {
+    400: lambda app, client, mp: client.post("/intake/review", data={"x": "1"}),
+    403: lambda app, client, mp: forced(app, client, 403),
+    404: lambda app, client, mp: client.get("/intake/resume/not-a-real-token"),
+    405: lambda app, client, mp: client.post("/"),
+    413: lambda app, client, mp: client.post("/intake/step/consent",
+                                             data={"x": "x" * (2 * 1024 * 1024)}),
+    429: lambda app, client, mp: forced(app, client, 429),
+    500: lambda app, client, mp: (mp.setattr(patient, "copy_text", broken), client.get("/"))[1],
+    503: lambda app, client, mp: (mp.setattr(patient, "copy_text", busy), client.get("/"))[1],
+}
+
+
+def staff_error(app, client, monkeypatch, code: int):
+    """The ordinary way a member of staff meets each error."""
+    if code in (400, 413, 429):
+        token = csrf_token(client.get("/staff/login").get_data(as_text=True))
+        if code == 400:
+            return login_post(client)
+        if code == 413:
+            return login_post(client, csrf_token=token, note="x" * (2 * 1024 * 1024))
+        return [login_post(client, csrf_token=token) for _ in range(6)][-1]
+    if code == 405:  # no route matched, yet it is a staff address
+        return client.get("/staff/logout")
+    sign_in(client, add_staff(app, "staff"))
+    if code == 403:
+        return client.get("/staff/users")
+    if code == 404:
+        return client.get("/staff/submissions/AAA-AAA-AAA")
+    monkeypatch.setattr(work, "rows_for", broken if code == 500 else busy)
+    return client.get("/staff/")
+
+
+@pytest.mark.parametrize("code", sorted(PATIENT_ERRORS))
+def test_patient_error_pages_carry_the_headers_in_the_sites_style(app, client, monkeypatch,
+                                                                   code):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = PATIENT_ERRORS[code](app, client, monkeypatch)
+    page = response.get_data(as_text=True)
+    assert response.status_code == code
+    assert_safe_headers(response)
+    assert "/static/css/intake.css" in page and app.config["CLINIC_NAME"] in page
+    assert "Go to the start page" in page or code == 400  # a patient 400 re-renders its page
+    assert "Traceback" not in page and "secret detail" not in page and "Maria" not in page
+    assert ("Error reference:" in page) == (code == 500)
+
+
+@pytest.mark.parametrize("code", [400, 403, 404, 405, 413, 429, 500, 503])
+def test_staff_error_pages_carry_the_headers_in_the_staff_layout(app, client, monkeypatch,
+                                                                  code):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = staff_error(app, client, monkeypatch, code)
+    page = response.get_data(as_text=True)
+    assert response.status_code == code
+    assert_safe_headers(response)
+    assert "/static/css/staff.css" in page and "Back to the worklist" in page
+    assert "Traceback" not in page and "secret detail" not in page and "Maria" not in page
+    assert ("Error reference:" in page) == (code == 500)
+    if code == 400:  # most often a sign-in page left open past its token's life
+        assert "open for a long time" in page
+    if code == 503:
+        assert response.headers["Retry-After"] == "5"
+
+
+def test_an_untrusted_host_gets_a_plain_400_with_the_headers(app, client):
+    app.config["TRUSTED_HOSTS"] = ["localhost"]
+    response = client.get("/staff/login", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert response.get_data(as_text=True) == "Bad request: unknown host."
+    assert_safe_headers(response)
+
+
+# --- debug mode is for development only --------------------------------------------------------
+
+
+def bare_config(tmp_path, **settings) -> dict:
+    return {"SECRET_KEY": "k", "AUDIT_KEY": "a", "AUDIT_HEAD_FILE": str(tmp_path / "head"),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'intake.sqlite'}", **settings}
+
+
+def test_debug_is_off_unless_asked_for(tmp_path, monkeypatch):
+    from intake import create_app
+
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    app = create_app(bare_config(tmp_path, FORCE_HTTPS=True, SESSION_COOKIE_SECURE=True))
+    assert app.debug is False and app.config["DEBUG"] is False
+
+
+@pytest.mark.parametrize("how", ["setting", "FLASK_DEBUG"])
+def test_debug_is_refused_when_configured_for_production(tmp_path, monkeypatch, how):
+    from intake import create_app
+
+    settings = {"FORCE_HTTPS": True}
+    if how == "setting":
+        settings["DEBUG"] = True
+    else:
+        monkeypatch.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="development only"):
+        create_app(bare_config(tmp_path, **settings))
+
+
+def test_debug_still_works_in_development(tmp_path, monkeypatch):
+    from intake import create_app
+
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    assert create_app(bare_config(tmp_path)).debug is True
+
+
+def test_the_error_reference_finds_the_traceback_in_the_log(app, client, monkeypatch, caplog):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    monkeypatch.setattr(patient, "copy_text", broken)
+    page = client.get("/").get_data(as_text=True)
+    error_id = re.search(r"Error reference: (\w+)", page).group(1)
+    logged = [r for r in caplog.records if error_id in r.getMessage()]
+    assert len(logged) == 1 and logged[0].exc_info[0] is RuntimeError

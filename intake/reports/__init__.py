@@ -173,6 +173,7 @@ def pdf_command(reference: str, output: Path) -> None:
     except FontMissing as error:
         _fail("pdf", str(error))
     descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # a file written over keeps its mode otherwise
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(pdf)
     audit.log("pdf_download", submission.reference, detail={"via": "cli"})

@@ -741,7 +741,7 @@ def demo_data_command(count: int, seed: int | None) -> None:
     # The audit row first: it opens the write transaction the rows then join.
     audit.record("demo_data", detail={"count": count})
     demo.insert_demo(count, policy_from_config(config), ZoneInfo(config["CLINIC_TIMEZONE"]),
-                     random.Random(seed))  # noqa: S311 (fictional data, not a secret)
+                     random.Random(seed))  # noqa: S311  # nosec B311 # fictional data, not a secret
     db.session.commit()
     click.echo(f"Added {count} demo submission(s).")
 

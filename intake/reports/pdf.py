@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape  # nosec B406 # it writes entities and parses nothing
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER

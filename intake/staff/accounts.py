@@ -5,27 +5,30 @@ from __future__ import annotations
 import sys
 
 import click
-from flask import Flask, flash, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask.cli import with_appcontext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
     EmailField,
+    IntegerField,
     PasswordField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake import audit
-from intake.models import AuditEvent, StaffUser, begin_write, db
+from intake.models import MAX_ID, AuditEvent, StaffUser, begin_write, db
 from intake.staff import ROLES, bp, roles_required, user_by_email
 from intake.staff.auth import NewPassword, hash_password, new_setup_token, no_accounts
 
 AUDIT_PAGE = 100
+#: An account in a URL: a number a row id can be, else 404 (never an overflow).
+ACCOUNT = f"/users/<int(min=1, max={MAX_ID}):user_id>"
 
 
 class RolesField(SelectMultipleField):
@@ -57,6 +60,8 @@ class AuditFilterForm(FlaskForm):
     actor = StringField("Who", validators=[Optional(), Length(max=254)])
     outcome = SelectField("Outcome", validators=[Optional()], choices=[
         SelectChoice("", "any"), *(SelectChoice(o) for o in ("ok", "failure", "denied", "locked"))])
+    #: The page's "Older events" link: events before this id.
+    before = IntegerField("Before event", validators=[Optional(), NumberRange(1, MAX_ID)])
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -85,14 +90,14 @@ def _change(user_id: int, action: str, change) -> None:
     begin_write()
     user = db.session.get(StaffUser, user_id, with_for_update=True)
     if user is None:
-        return
+        abort(404)
     change(user)
     audit.record(action, user.email)
     db.session.commit()
     flash(f"{user.email}: {action.replace('user_', '').replace('_', ' ')} done.", "success")
 
 
-@bp.post("/users/<int:user_id>/deactivate")
+@bp.post(f"{ACCOUNT}/deactivate")
 @roles_required("admin")
 def deactivate(user_id: int):
     if ActionForm().validate_on_submit():
@@ -103,7 +108,7 @@ def deactivate(user_id: int):
     return redirect(url_for("staff.users"))
 
 
-@bp.post("/users/<int:user_id>/unlock")
+@bp.post(f"{ACCOUNT}/unlock")
 @roles_required("admin")
 def unlock(user_id: int):
     if ActionForm().validate_on_submit():
@@ -113,7 +118,7 @@ def unlock(user_id: int):
     return redirect(url_for("staff.users"))
 
 
-@bp.post("/users/<int:user_id>/reset")
+@bp.post(f"{ACCOUNT}/reset")
 @roles_required("admin")
 def reset(user_id: int):
     form = ResetForm()
@@ -133,6 +138,7 @@ def reset(user_id: int):
 def audit_log():
     form = AuditFilterForm(request.args)
     query = select(AuditEvent).order_by(AuditEvent.id.desc())
+    code = 200
     if form.validate():
         if form.action.data:
             query = query.where(AuditEvent.action == form.action.data)
@@ -140,13 +146,17 @@ def audit_log():
             query = query.where(AuditEvent.actor == form.actor.data)
         if form.outcome.data:
             query = query.where(AuditEvent.outcome == form.outcome.data)
-    before = request.args.get("before", type=int)
-    if before:
-        query = query.where(AuditEvent.id < before)
+        if form.before.data:
+            query = query.where(AuditEvent.id < form.before.data)
+    else:
+        code = 400
+        flash("The filter was not used, so the newest events are shown. " + " ".join(
+            f"{form[name].label.text}: {errors[0]}" for name, errors in form.errors.items()),
+            "error")
     rows = db.session.scalars(query.limit(AUDIT_PAGE)).all()
-    audit.log("audit_view")
+    audit.log("audit_view", outcome="ok" if code == 200 else "invalid")
     return render_template("staff/audit.html", form=form, rows=rows,
-                           more=len(rows) == AUDIT_PAGE)
+                           more=len(rows) == AUDIT_PAGE), code
 
 
 @click.command("create-user")

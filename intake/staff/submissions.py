@@ -94,6 +94,14 @@ class StatusForm(FlaskForm):
         if transition is not None and transition.reason_required and not field.data:
             raise ValidationError(f"Give a reason to {transition.label.lower()}.")
 
+    def hidden_problem(self) -> str | None:
+        """What is wrong with the values the page sends without a box to show it beside."""
+        if self.action.errors:
+            return "That is not one of this page's buttons: press one of them."
+        if self.seen.errors:
+            return "This page did not say which status it showed: check it and try again."
+        return None
+
 
 class OverrideForm(FlaskForm):
     """A physician's override of one hold flag, with the reason."""
@@ -245,7 +253,8 @@ def change_status(reference: str):
     if not form.validate_on_submit():
         audit.record("status_change", submission.reference, outcome="invalid")
         db.session.commit()
-        return submission_page(submission, status_form=form, code=400)
+        return submission_page(submission, status_form=form, problem=form.hidden_problem(),
+                               code=400)
     transition = TRANSITION[form.action.data]
     problem = refusal(transition, submission, form.seen.data)
     if problem is not None:
@@ -256,7 +265,7 @@ def change_status(reference: str):
         db.session.commit()
         if code == 403:
             return render_template("staff/error.html", code=403, message=message), 403
-        return submission_page(submission, problem=message, code=code)
+        return submission_page(submission, status_form=form, problem=message, code=code)
     before = submission.status
     target = transition.target or status_before_closing(submission)
     db.session.add(SubmissionEvent(submission=submission, user_id=current_user.id, kind="status",
@@ -267,6 +276,21 @@ def change_status(reference: str):
     flash(f"Status changed from “{STATUS_LABELS[before]}” to “{STATUS_LABELS[target]}”.",
           "success")
     return redirect(url_for("staff.detail", reference=reference))
+
+
+def override_refusal(submission: Submission, code: str | None = None) -> str | None:
+    """Why no override (of this flag) can be recorded now, or None.
+
+    Without a flag, it says why the page has no override form to show errors in.
+    """
+    if submission.submitted_at is None or submission.status == "closed":
+        return "A hold can be overridden only on a submitted, open submission."
+    waiting = holds_pending(submission)
+    if code is None and not waiting:
+        return "Every hold flag of this submission is already overridden."
+    if code is not None and code not in waiting:
+        return f"{code} is already overridden."
+    return None
 
 
 @bp.post("/submissions/<reference>/override")
@@ -280,18 +304,15 @@ def override(reference: str):
     if not form.validate_on_submit():
         audit.record("hold_override", submission.reference, outcome="invalid")
         db.session.commit()
-        return submission_page(submission, override_form=form, code=400)
+        return submission_page(submission, override_form=form,
+                               problem=override_refusal(submission), code=400)
     code = form.flag.data
-    problem = None
-    if submission.submitted_at is None or submission.status == "closed":
-        problem = "A hold can be overridden only on a submitted, open submission."
-    elif code in overridden(submission.events):
-        problem = f"{code} is already overridden."
+    problem = override_refusal(submission, code)
     if problem is not None:
         audit.record("hold_override", submission.reference, outcome="conflict",
                      detail={"flag": code})
         db.session.commit()
-        return submission_page(submission, problem=problem, code=409)
+        return submission_page(submission, override_form=form, problem=problem, code=409)
     db.session.add(SubmissionEvent(submission=submission, user_id=current_user.id,
                                    kind="override", flag_code=code, note=form.reason.data))
     audit.record("hold_override", submission.reference, detail={"flag": code})

@@ -23,6 +23,7 @@ from wtforms.widgets import HiddenInput
 
 from intake import audit, patient
 from intake.models import (
+    MAX_ID,
     REFERENCE_ALPHABET,
     ROUTING_RANK,
     Submission,
@@ -90,7 +91,7 @@ class WorklistFilter(FlaskForm):
                        choices=[SelectChoice(key, o.label) for key, o in ORDERS.items()])
     reference = StringField("Reference", filters=[reference_typed], validators=[
         Optional(), Regexp(REFERENCE, message="A reference reads like K7Q-4MZ-9TX.")])
-    after = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(min=1)])
+    after = IntegerField(widget=HiddenInput(), validators=[Optional(), NumberRange(1, MAX_ID)])
 
     def validate_until(self, field: Any) -> None:
         if field.data and self.since.data and field.data < self.since.data:
@@ -303,6 +304,8 @@ def worklist():
         if found is None or search.errors:
             found, code = [], 400
     elif not filters.validate():
+        if filters.after.errors:  # set only by this page's own "Next" links
+            abort(400)
         detail, code = {"invalid": sorted(filters.errors)}, 400
     elif filters.reference.data:
         mode, detail = "reference", {"search": "reference", "reference": filters.reference.data}
@@ -311,9 +314,11 @@ def worklist():
         detail = {**filters.query_args(), **({"after": filters.after.data}
                                              if filters.after.data else {})}
         found, next_after = browse(filters)
-    audit.log("worklist_view", outcome="ok" if code == 200 else "invalid", detail=detail)
+    # The rows are read before the audit row's commit expires the loaded submissions,
+    # which would reload each one with a query of its own.
     more = mode == "name" and len(found) > PAGE_SIZE
     rows = rows_for(found[:PAGE_SIZE])
+    audit.log("worklist_view", outcome="ok" if code == 200 else "invalid", detail=detail)
     return render_template(
         "staff/worklist.html", filters=filters, search=search, rows=rows, mode=mode, more=more,
         next_url=next_after and url_for("staff.worklist", **filters.query_args(),
