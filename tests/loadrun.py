@@ -15,31 +15,24 @@ the exit status is 1 on any loss, duplicate, unacknowledged submission or damage
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
 import datetime as dt
 import http.client
-import http.cookiejar
 import os
 import re
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from conftest import CASES, Patient, load_case
+from live import Client, Page, Server
 from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -48,7 +41,6 @@ from intake import config
 from intake import questionnaire as q
 from intake.models import REFERENCE_ALPHABET, Submission
 
-ROOT = Path(__file__).resolve().parent.parent
 PROFILE = load_case(next(path for path in CASES if path.stem == "P01"))
 #: Dropped and created again by every PostgreSQL run.
 POSTGRESQL_URL = "postgresql://postgres@127.0.0.1/intake_load"
@@ -63,25 +55,6 @@ RETRY_PAUSE = 0.25
 DOWN_FOR = 1.0
 REFERENCE = re.compile(rf"[{REFERENCE_ALPHABET}]{{3}}-[{REFERENCE_ALPHABET}]{{3}}-"
                        rf"[{REFERENCE_ALPHABET}]{{3}}")
-
-
-@dataclasses.dataclass
-class Page:
-    """A response, shaped like the test client's so conftest's Patient can read it."""
-
-    status_code: int
-    location: str | None
-    body: str
-
-    def get_data(self, as_text: bool = False) -> str:
-        return self.body
-
-
-class KeepRedirects(urllib.request.HTTPRedirectHandler):
-    """A redirect is the walk's next step: hand it back to the walk unfollowed."""
-
-    def redirect_request(self, *args: Any) -> None:
-        return None
 
 
 class Tally:
@@ -123,33 +96,28 @@ class Tally:
                 self.errors.append(f"{name}: {error[:300]}")
 
 
-class Browser:
-    """One patient's browser, shaped like Flask's test client for conftest's Patient.
+class Browser(Client):
+    """One patient's browser.
 
     A connection error or a 5xx is retried as the same request with the same cookies
     and CSRF token: the patient pressing the button again.
     """
 
     def __init__(self, base: str, tally: Tally):
-        self.base = base
+        super().__init__(base, timeout=GUNICORN_TIMEOUT * 2)
         self.tally = tally
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), KeepRedirects())
         self.sent_submit = False
-
-    def get(self, url: str) -> Page:
-        return self.request(url, None)
 
     def post(self, url: str, data: dict[str, Any] | None = None) -> Page:
         self.sent_submit |= url == "/intake/review"
-        return self.request(url, urllib.parse.urlencode(data or {}, doseq=True).encode())
+        return super().post(url, data)
 
-    def request(self, url: str, body: bytes | None) -> Page:
+    def open(self, url: str, body: bytes | None = None) -> Page:
         give_up = time.monotonic() + RETRY_FOR
         while True:
             start = time.perf_counter()
             try:
-                page = self.open(url, body)
+                page = super().open(url, body)
             except (OSError, http.client.HTTPException) as error:
                 failure = repr(error)
             else:
@@ -161,15 +129,6 @@ class Browser:
             if time.monotonic() > give_up:
                 raise AssertionError(f"{url} still failing after {RETRY_FOR} s: {failure}")
             time.sleep(RETRY_PAUSE)
-
-    def open(self, url: str, body: bytes | None) -> Page:
-        try:
-            response = self.opener.open(self.base + url, body, timeout=GUNICORN_TIMEOUT * 2)
-        except urllib.error.HTTPError as error_response:
-            response = error_response
-        with response:
-            return Page(response.status, response.headers.get("Location"),
-                        response.read().decode())
 
 
 def submission_name(number: int) -> str:
@@ -185,60 +144,12 @@ def patient(base: str, tally: Tally) -> None:
         reference = error = None
         try:
             end = Patient(browser).walk({**PROFILE["answers"], "last_name": name})
-            found = REFERENCE.search(browser.get(end).body)
+            found = REFERENCE.search(browser.get(end).text)
             assert found, f"no reference on {end}"
             reference = found.group()
         except Exception as failure:  # a walk that fails is counted; the others go on
             error = repr(failure)
         tally.submission_done(browser.sent_submit, name, reference, error)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
-    """gunicorn serving the app as in production, in a process group of its own."""
-
-    def __init__(self, env: dict[str, str], log: Path):
-        self.env = env
-        self.log = log
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        assert GUNICORN_TIMEOUT >= 3 * config.SQLITE_BUSY_TIMEOUT, "gunicorn's timeout is too short"
-        command = [sys.executable, "-m", "gunicorn", "--workers", str(WORKERS),
-                   "--bind", f"127.0.0.1:{self.port}", "--timeout", str(GUNICORN_TIMEOUT),
-                   "intake:create_app()"]
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=log, start_new_session=True)
-        self.wait_until_up()
-
-    def answers(self) -> bool:
-        """Whether a worker answers yet (the master listens before its workers boot)."""
-        try:
-            with urllib.request.urlopen(f"{self.base}/healthz", timeout=5) as response:  # noqa: S310
-                return response.status == 200
-        except OSError:
-            return False
-
-    def wait_until_up(self) -> None:
-        deadline = time.monotonic() + 60
-        while not self.answers():
-            assert self.process.poll() is None, f"gunicorn exited:\n{self.log.read_text()}"
-            assert time.monotonic() < deadline, f"gunicorn is silent:\n{self.log.read_text()}"
-            time.sleep(0.1)
-
-    def kill(self) -> None:
-        """SIGKILL the master and every worker: nothing is flushed or finished."""
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
 
 
 def postgresql_server(postgresql_url: str) -> Engine:
@@ -324,6 +235,7 @@ def check(url: str, acknowledged: dict[str, str]) -> tuple[int, int, int, str]:
 def load_run(database: str, patients: int, submissions: int, kill: bool,
              postgresql_url: str = POSTGRESQL_URL) -> Outcome:
     """One run on a fresh database; with ``kill``, gunicorn is killed a third of the way."""
+    assert GUNICORN_TIMEOUT >= 3 * config.SQLITE_BUSY_TIMEOUT, "gunicorn's timeout is too short"
     with tempfile.TemporaryDirectory(prefix="intake-load-") as folder:
         folder = Path(folder)
         url = fresh_database(database, folder, postgresql_url)
@@ -331,9 +243,8 @@ def load_run(database: str, patients: int, submissions: int, kill: bool,
                "INTAKE_SECRET_KEY": f"load-{secrets.token_hex(32)}",
                "INTAKE_AUDIT_KEY": f"load-{secrets.token_hex(32)}",
                "INTAKE_AUDIT_HEAD_FILE": str(folder / "audit_head")}
-        subprocess.run([sys.executable, "-m", "flask", "--app", "intake", "init-db"],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
-        server = Server(env, folder / "gunicorn.log")
+        server = Server(env, folder / "gunicorn.log", workers=WORKERS, timeout=GUNICORN_TIMEOUT)
+        server.flask("init-db")
         server.start()
         started = time.monotonic()
         try:

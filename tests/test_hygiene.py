@@ -11,17 +11,15 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import urllib.request
 from contextlib import closing
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
-from urllib.error import HTTPError
-from urllib.parse import quote_plus, urlencode
+from urllib.parse import quote_plus
 
 import pytest
 from browser.conftest import live_server  # noqa: F401  (the app served over real HTTP)
 from conftest import CASES, Patient, add_staff, csrf_token, load_case, sign_in, stored
+from live import Client
 from packaging.requirements import Requirement
 from packaging.version import Version
 from sqlalchemy import select, text
@@ -128,47 +126,6 @@ PHI = {
 }
 
 
-class Page:
-    """What a browser got back, shaped like the test client's response."""
-
-    def __init__(self, status: int, headers: Any, body: bytes):
-        self.status_code, self.headers, self.body = status, headers, body
-        self.location = headers.get("Location")
-
-    def get_data(self, as_text: bool = False) -> str | bytes:
-        return self.body.decode() if as_text else self.body
-
-
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any) -> None:
-        return None
-
-
-class HttpClient:
-    """A browser over real HTTP: the server writes its access log as it would in use."""
-
-    def __init__(self, base_url: str):
-        self.base_url = base_url
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(),
-                                                  NoRedirects())
-
-    def get(self, url: str) -> Page:
-        return self.open("GET", url)
-
-    def post(self, url: str, data: dict[str, Any] | None = None) -> Page:
-        return self.open("POST", url, urlencode(data or {}, doseq=True).encode())
-
-    def open(self, method: str, url: str, body: bytes | None = None) -> Page:
-        request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.1)
-            self.base_url + url, data=body, method=method)
-        try:
-            response = self.opener.open(request, timeout=30)
-        except HTTPError as error:  # redirects and refusals, as a page to look at
-            response = error
-        with response:
-            return Page(response.status, response.headers, response.read())
-
-
 def leaked(text: str) -> list[str]:
     """The patient's details found in this text, as typed or as a URL would carry them."""
     forms = {value for value in PHI.values()} | {quote_plus(v) for v in PHI.values()}
@@ -178,17 +135,18 @@ def leaked(text: str) -> list[str]:
 
 def test_a_whole_visit_leaves_no_patient_data_in_logs_urls_or_file_names(
         app, live_server, clock, caplog):  # noqa: F811
+    """Over real HTTP, so the server writes its access log as it would in use."""
     caplog.set_level(logging.DEBUG)
     for name in ("werkzeug", app.logger.name):
         caplog.set_level(logging.DEBUG, logger=name)
     clock("2025-06-01")
-    patient = Patient(HttpClient(live_server))
+    patient = Patient(Client(live_server))
     assert patient.walk({**load_case(CASES[0])["answers"], **PHI}) == "/intake/done"
     submission = stored(app)
     assert {key: submission.answers[key] for key in PHI} == PHI  # every detail was kept
     reference = submission.reference
 
-    physician = HttpClient(live_server)
+    physician = Client(live_server)
     assert sign_in(physician, add_staff(app, "physician")).status_code == 302
     token = csrf_token(physician.get("/staff/").get_data(as_text=True))
     found = physician.post("/staff/", {"csrf_token": token, "name": "fairweather"})

@@ -7,16 +7,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-import time
-from http.cookiejar import CookieJar
 from pathlib import Path
-from urllib.error import HTTPError, URLError
-from urllib.parse import urlencode
-from urllib.request import HTTPCookieProcessor, HTTPRedirectHandler, Request, build_opener
 
 import psycopg
 import pytest
@@ -33,6 +27,7 @@ from conftest import (
     sign_in,
     stored,
 )
+from live import Client, Server
 from sqlalchemy import func, select
 
 from intake import ROOT, audit, create_app
@@ -175,102 +170,30 @@ def test_two_servers_appending_at_once_keep_one_shared_head(app, runner, tmp_pat
 
 # Two gunicorn servers.
 
-class Page:
-    """What a server answered, read the way tests read Flask's test responses."""
+class Browser(Client):
+    """One browser (one cookie jar) that talks to whichever server it is pointed at, from
+    the address the proxy in front of the servers reports."""
 
-    def __init__(self, status_code: int, headers, body: bytes):
-        self.status_code = status_code
-        self.location = headers.get("Location")
-        self.text = body.decode()
+    def __init__(self, base: str, address: str = "198.51.100.1"):
+        super().__init__(base, headers={"X-Forwarded-For": address})
+        self.address = address
 
-    def get_data(self, as_text: bool = False) -> str:
-        return self.text
-
-
-class NoRedirects(HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-class Browser:
-    """One browser (one cookie jar) that talks to whichever server it is pointed at."""
-
-    def __init__(self, server: str, address: str = "198.51.100.1"):
-        self.server, self.address = server, address
-        self.cookies = CookieJar()
-        self.opener = build_opener(HTTPCookieProcessor(self.cookies), NoRedirects())
-
-    def open(self, url: str, data: dict | None = None) -> Page:
-        body = urlencode(data, doseq=True).encode() if data is not None else None
-        request = Request(self.server + url, data=body,  # noqa: S310 (our own http:// URL)
-                          headers={"X-Forwarded-For": self.address})
-        try:
-            with self.opener.open(request, timeout=30) as response:
-                return Page(response.status, response.headers, response.read())
-        except HTTPError as error:
-            return Page(error.code, error.headers, error.read())
-
-    def get(self, url: str) -> Page:
-        return self.open(url)
-
-    def copied(self, server: str) -> Browser:
+    def copied(self, base: str) -> Browser:
         """Another browser holding this one's cookies as they are now (a copied cookie)."""
-        other = Browser(server, self.address)
+        other = Browser(base, self.address)
         for cookie in self.cookies:
             other.cookies.set_cookie(cookie)
         return other
 
-    def post(self, url: str, data: dict | None = None) -> Page:
-        return self.open(url, data or {})
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Server:
+def app_server(root: Path) -> Server:
     """One app server: its own copy of the application (so its own instance/ folder),
-    run by gunicorn, configured through the environment it shares."""
-
-    def __init__(self, root: Path, shared: dict[str, str]):
-        shutil.copytree(ROOT / "intake", root / "intake",
-                        ignore=shutil.ignore_patterns("__pycache__"))
-        for folder in ("templates", "static", "migrations"):
-            (root / folder).symlink_to(ROOT / folder)
-        self.root = root
-        self.env = {**os.environ, **shared, "PYTHONPATH": str(root)}
-        self.url = f"http://127.0.0.1:{free_port()}"
-
-    def flask(self, *args: str, stdin: str = "") -> str:
-        result = subprocess.run([sys.executable, "-m", "flask", "--app", "intake", *args],
-                                cwd=self.root, env=self.env, input=stdin, text=True,
-                                capture_output=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-        return result.stdout
-
-    def start(self) -> None:
-        """Serve, and return once /healthz answers."""
-        log = self.root / "gunicorn.log"
-        with log.open("w") as output:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--timeout", "30",
-                 "-b", self.url.removeprefix("http://"), "intake:create_app()"],
-                cwd=self.root, env=self.env, stdout=output, stderr=output)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, log.read_text()
-            try:
-                if Browser(self.url).get("/healthz").status_code == 200:
-                    return
-            except URLError:
-                time.sleep(0.2)
-        raise AssertionError(f"the server at {self.url} did not start:\n{log.read_text()}")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=30)
+    configured through the environment it shares with the others."""
+    shutil.copytree(ROOT / "intake", root / "intake",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("templates", "static", "migrations"):
+        (root / folder).symlink_to(ROOT / folder)
+    return Server({**os.environ, **SHARED, "PYTHONPATH": str(root)}, root / "gunicorn.log", root)
 
 
 SHARED = {
@@ -308,7 +231,7 @@ def servers(database, tmp_path_factory):
     instance/ folder, not the other server's.
     """
     require_redis()
-    servers = [Server(tmp_path_factory.mktemp(f"server{n}"), SHARED) for n in (1, 2)]
+    servers = [app_server(tmp_path_factory.mktemp(f"server{n}")) for n in (1, 2)]
     assert "up to date" in servers[1].flask("init-db")
     assert (servers[1].root / "instance").is_dir()
     assert not (servers[0].root / "instance").exists()
@@ -323,15 +246,15 @@ def servers(database, tmp_path_factory):
 def test_a_patient_starts_on_one_server_and_finishes_on_the_other(servers, database):
     first, second = servers
     answers = load_case(CASES[0])["answers"]
-    browser = Browser(first.url)
+    browser = Browser(first.base)
     patient = Patient(browser)
     for slug in ("consent", "about"):
         assert patient.save_step(slug, answers).status_code == 302
-    browser.server = second.url
+    browser.base = second.base
     page = browser.get("/intake/step/about")
     assert page.status_code == 200 and f'value="{answers["first_name"]}"' in page.text
     assert patient.walk(answers, submit=False) == "/intake/review"
-    other_tab = browser.copied(first.url)
+    other_tab = browser.copied(first.base)
     token = csrf_token(other_tab.get("/intake/review").text)
     submitted = patient.post("/intake/review")
     again = other_tab.post("/intake/review", {"csrf_token": token})
@@ -346,12 +269,12 @@ def test_a_staff_session_made_on_one_server_works_on_the_other(servers):
     email = "physician@clinic.example"
     first.flask("create-user", email, "--role", "physician", "--password-stdin",
                 stdin=STAFF_PASSWORD + "\n")
-    browser = Browser(second.url, address="198.51.100.20")
+    browser = Browser(second.base, address="198.51.100.20")
     assert sign_in(browser, email).status_code == 302
-    browser.server = first.url
+    browser.base = first.base
     worklist = browser.get("/staff/")
     assert worklist.status_code == 200 and "Sign out" in worklist.text
-    copied = browser.copied(second.url)
+    copied = browser.copied(second.base)
     assert copied.get("/staff/").status_code == 200
     signed_out = browser.post("/staff/logout", {"csrf_token": csrf_token(worklist.text)})
     assert signed_out.status_code == 200
@@ -359,7 +282,7 @@ def test_a_staff_session_made_on_one_server_works_on_the_other(servers):
 
 
 def test_the_sign_in_limit_counts_attempts_on_both_servers(servers):
-    statuses = [sign_in(Browser(servers[n % 2].url, address="198.51.100.30"),
+    statuses = [sign_in(Browser(servers[n % 2].base, address="198.51.100.30"),
                         "nobody@clinic.example", "a wrong but long password").status_code
                 for n in range(6)]
     assert statuses == [200] * 5 + [429]
@@ -368,9 +291,9 @@ def test_the_sign_in_limit_counts_attempts_on_both_servers(servers):
 def test_failures_on_both_servers_lock_the_account(servers, database):
     email = add_staff(database, "staff")
     for n in range(5):
-        browser = Browser(servers[n % 2].url, address=f"203.0.113.{n + 1}")
+        browser = Browser(servers[n % 2].base, address=f"203.0.113.{n + 1}")
         assert sign_in(browser, email, "a wrong but long password").status_code == 200
-    response = sign_in(Browser(servers[1].url, address="203.0.113.99"), email)
+    response = sign_in(Browser(servers[1].base, address="203.0.113.99"), email)
     assert response.status_code == 200
     assert GENERIC_FAILURE in response.text.replace("&#39;", "'")
     with database.app_context():
@@ -382,7 +305,7 @@ def test_failures_on_both_servers_lock_the_account(servers, database):
 def test_the_chain_both_servers_wrote_verifies_from_either(servers, database):
     email = add_staff(database, "admin")
     for server in servers:
-        assert sign_in(Browser(server.url, address="198.51.100.40"), email).status_code == 302
+        assert sign_in(Browser(server.base, address="198.51.100.40"), email).status_code == 302
     with database.app_context():
         rows = db.session.scalar(select(func.count()).select_from(AuditEvent))
         sign_ins = db.session.scalar(select(func.count()).where(
