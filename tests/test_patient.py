@@ -9,6 +9,7 @@ from html import unescape
 
 import pytest
 from conftest import CASES, csrf_token, load_case, step_posts, stored
+from markupsafe import escape
 from sqlalchemy import update
 
 from intake import questionnaire as q
@@ -116,6 +117,8 @@ def test_the_support_pages_numbers_can_be_tapped(app, patient_client, clock,
                      f"Text {crisis_line}": f"sms:{crisis_line}",
                      f"Call {emergency_number}": f"tel:{emergency_number}"}
     assert "<i>" not in html
+    footer = html[html.index('<footer'):]
+    assert f'call <a href="tel:{escape(emergency_number)}">{escape(emergency_number)}</a>' in footer
 
 
 def test_each_page_shows_progress_and_the_safety_lines(patient_client, clock):

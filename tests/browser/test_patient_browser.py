@@ -159,12 +159,18 @@ def pass_link_page(page: Page, live_server: str) -> None:
 def walk(page: Page, answers: dict[str, Any], live_server: str) -> dict[str, str]:
     """From the start page to "Check your answers"; return the answers that could not be given."""
     start(page)
+    return walk_on(page, answers, live_server)
+
+
+def walk_on(page: Page, answers: dict[str, Any], live_server: str,
+            use_map: bool = True) -> dict[str, str]:
+    """From the page the patient is on to "Check your answers"."""
     missed: dict[str, str] = {}
     for _ in range(30):
         path = urlsplit(page.url).path
         if path.startswith("/intake/step/"):
             step = q.STEP_BY_SLUG[path.rsplit("/", 1)[1]]
-            missed |= fill_step(page, step, answers)
+            missed |= fill_step(page, step, answers, use_map)
             save_and_continue(page)
         elif path == "/intake/link":
             pass_link_page(page, live_server)
@@ -203,7 +209,7 @@ def test_profile_p01_completes_the_questionnaire_by_label(app, live_server, open
     assert missed == {}, "answers a patient cannot give"
 
 
-def test_without_javascript_the_first_steps_work_and_follow_ups_are_shown(
+def test_without_javascript_the_whole_questionnaire_works_and_follow_ups_are_shown(
         app, live_server, open_tab, clock):
     clock(SUBMITTED_ON)
     tab = open_tab(java_script_enabled=False)
@@ -243,6 +249,14 @@ def test_without_javascript_the_first_steps_work_and_follow_ups_are_shown(
     assert draft.completed_steps == ["consent", "about", "pain_history"]
     shown = {i.id for s in q.STEPS[:3] for i in s.items}
     assert draft.answers == {k: v for k, v in EXPECTED.items() if k in shown and k not in missed}
+
+    missed |= walk_on(page, EXPECTED, live_server, use_map=False)
+    follow(page, page.get_by_role("button", name="Send my answers"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your answers have been sent")
+    submission = stored(app)
+    assert submission.submitted_at is not None
+    assert submission.answers == {k: v for k, v in EXPECTED.items() if k not in missed}
+    assert missed == {}, "answers a patient cannot give without JavaScript"
     assert tab.problems == []
     assert missed == {}, "answers a patient cannot give"
 
