@@ -29,7 +29,7 @@ from conftest import (
 )
 from playwright.sync_api import Page, expect
 
-from browser.conftest import DESK, REFERENCE, SCREENSHOTS, Tab, page_width, tab_to
+from browser.conftest import DESK, PHONE, REFERENCE, SCREENSHOTS, Tab, page_width, tab_to
 from intake import questionnaire as q
 
 pytestmark = pytest.mark.browser
@@ -600,6 +600,28 @@ def test_the_body_map_is_a_set_of_labelled_toggles_that_announce_themselves(
 
     keys.tick(hand_box)  # the list drives the picture too
     expect(hand).to_have_attribute("aria-checked", "true")
+
+
+def test_the_body_map_works_by_touch_on_a_phone(app, live_server, open_tab, clock):
+    answers = answers_of("P01")
+    clock(CASE["P01"]["submitted_on"])
+    page = open_tab(**PHONE).page
+    page.goto("/intake/step/consent")
+    for slug in ("consent", "about"):
+        step = q.STEP_BY_SLUG[slug]
+        send(page, live_server, f"/intake/step/{slug}",
+             {**step_posts(step, answers), "nav": "next"})
+    page.goto("/intake/step/pain_history")
+    body_map = page.get_by_role("group", name=BODY_MAP)
+    listed = page.locator("#q-pain_regions .choices")
+    drawing = {name: body_map.get_by_role("checkbox", name=name, exact=True)
+               for name in ("Right hand", "Left foot")}
+    for name, region in drawing.items():  # a region's front view: its middle is between views
+        region.locator("polygon, ellipse").first.tap()
+        expect(region).to_have_attribute("aria-checked", "true")
+        expect(listed.get_by_role("checkbox", name=name, exact=True)).to_be_checked()
+    drawing["Left foot"].locator("polygon, ellipse").first.tap()
+    expect(listed.get_by_role("checkbox", name="Left foot", exact=True)).not_to_be_checked()
 
 
 def test_with_reduced_motion_nothing_moves(app, live_server, open_tab):
