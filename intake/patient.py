@@ -238,13 +238,21 @@ def step(slug: str):
     return show_step(slug)
 
 
-def show_step(slug: str, notice: str | None = None, status: int = 200, save: bool = True):
+def show_step(slug: str, notice: str | None = None, status: int = 200, save: bool = True,
+              locked: bool = False):
+    """Show a step, or save it when posted.
+
+    A post is checked without holding the write lock, which is then taken only to save,
+    so other patients' saves wait for a write, not for a page's validation. If the draft
+    changed in between (another tab saved, or sent it), the post is checked again under
+    the lock (``locked``).
+    """
     step = q.STEP_BY_SLUG.get(slug) or abort(404)
     today = clinic_today()
     posting = request.method == "POST"
-    if posting and save:
+    if posting and save and locked:
         begin_write()
-    draft = current_draft(lock=posting and save)
+    draft = current_draft(lock=locked)
     if draft is not None and draft.submitted_at is not None:
         return redirect(url_for("patient.done"))
     if draft is None and slug != "consent":
@@ -268,6 +276,12 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         context=answers, reference=today, switched_off=switched_off(),
     )
     if posting and save and form.validate():
+        if not locked:
+            seen = snapshot(draft)
+            begin_write()
+            draft = current_draft(lock=True)
+            if snapshot(draft) != seen:
+                return show_step(slug, notice, status, save, locked=True)
         return save_step(step, draft, form, today)
     if posting and not save:
         form.validate()
@@ -279,6 +293,13 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         can_finish_later=bool(draft and "about" in draft.completed_steps),
         saved_at=session.pop("saved_at", None), back=neighbour(slug, answers, today, -1),
     ), status
+
+
+def snapshot(draft: Submission | None) -> tuple[Any, ...] | None:
+    """What a step's check depends on: the answers so far, the steps done, whether sent."""
+    if draft is None:
+        return None
+    return dict(draft.answers), list(draft.completed_steps), draft.submitted_at
 
 
 def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
@@ -309,23 +330,29 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     if newly_urgent:
         draft.urgent, draft.queue_rank = True, ROUTING_RANK["URGENT"]
     reference = draft.reference
+    destination = saved_destination(step, draft, today, crisis, new_link)
     db.session.commit()
     if newly_urgent:
         notify_urgent(reference)
     session["saved_at"] = clinic_now().strftime("%H:%M")
+    return redirect(destination)
 
+
+def saved_destination(step: q.Step, draft: Submission, today: dt.date, crisis: bool,
+                      new_link: bool) -> str:
+    """Where a saved step leads, read before the commit expires (and would reload) the draft."""
     nav = request.form.get("nav")
     if nav == "later" and "about" in draft.completed_steps:
-        return redirect(url_for("patient.finish_later"))
+        return url_for("patient.finish_later")
     if crisis:
-        return redirect(url_for("patient.support", **request.args))
+        return url_for("patient.support", **request.args)
     if new_link:
-        return redirect(url_for("patient.link"))
+        return url_for("patient.link")
     if nav == "back":
         previous = neighbour(step.slug, draft.answers, today, -1)
         if previous:
-            return redirect(url_for("patient.step", slug=previous))
-    return redirect(next_url(step.slug, draft, today))
+            return url_for("patient.step", slug=previous)
+    return next_url(step.slug, draft, today)
 
 
 @bp.get("/intake/support")

@@ -253,6 +253,28 @@ def test_a_double_submit_makes_one_submission(app, patient_client, clock):
     assert str(stored(app).reference) in page_text(client.get("/intake/done"))
 
 
+def test_a_step_checked_while_another_tab_sent_the_draft_changes_nothing(
+        app, patient_client, clock, monkeypatch):
+    """A step is checked before the write lock is taken: the draft is read again under it."""
+    from intake import patient
+    from intake.models import utcnow
+
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"], submit=False)
+    take_lock = patient.begin_write
+
+    def sent_meanwhile() -> None:  # another tab sends the draft between check and lock
+        monkeypatch.setattr(patient, "begin_write", take_lock)
+        with db.engine.begin() as connection:
+            connection.execute(update(Submission).values(submitted_at=utcnow(), status="new"))
+        take_lock()
+
+    monkeypatch.setattr(patient, "begin_write", sent_meanwhile)
+    response = patient_client.save_step("pain_now", {**P01["answers"], "nrs_now": 0})
+    assert response.location == "/intake/done"
+    assert stored(app).answers["nrs_now"] == P01["answers"]["nrs_now"] != 0
+
+
 def test_an_expired_csrf_token_keeps_what_was_typed(app, patient_client, clock):
     clock("2025-06-01")
     patient_client.save_step("consent", P01["answers"])
