@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app intake
-DEBIAN_PACKAGES := chromium poppler-utils libreoffice-calc-nogui fonts-dejavu-core
+DEBIAN_PACKAGES := chromium poppler-utils libreoffice-calc-nogui fonts-dejavu-core wrk sqlite3
 
 .PHONY: run test lint load bench clean-venv system-packages translations
 
@@ -42,13 +42,16 @@ run: $(VENV)/.installed $(CATALOGS)
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 # Debian packages the suite drives: Chromium (browser tests), poppler (PDF to text and
-# images), LibreOffice Calc (opening exports as a spreadsheet would), DejaVu (PDF font).
+# images), LibreOffice Calc (opening exports as a spreadsheet would), DejaVu (PDF font);
+# for `make bench`, wrk (the load) and sqlite3 (the export baseline).
 system-packages:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v pdftoppm >/dev/null || missing="$$missing poppler-utils"; \
 	command -v soffice >/dev/null || missing="$$missing libreoffice-calc-nogui"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v sqlite3 >/dev/null || missing="$$missing sqlite3"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing Debian packages:$$missing"; \

@@ -1,8 +1,4 @@
-"""How long the physician PDF takes, against a bare platypus document of the same text.
-
-Run from the checkout: ``.venv/bin/python bench/bench_pdf.py [RUNS]``. Prints a Markdown
-table of median milliseconds per PDF for case P01 and the ratio of the two (aim: ≤ 1.5×).
-"""
+"""The physician PDF against a bare platypus document of the same text; a zip of many."""
 
 from __future__ import annotations
 
@@ -10,13 +6,11 @@ import dataclasses
 import datetime as dt
 import io
 import json
-import statistics
-import sys
-import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
+from bench_export import exported
+from common import ROOT, Bench, Row, compared, count, medians
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
@@ -26,8 +20,8 @@ from intake.questionnaire import QUESTIONNAIRE_VERSION, clean_answers
 from intake.reports.pdf import FONT, register_fonts, render_pdf, text
 from intake.reports.summary import Summary, build_summary
 
-ROOT = Path(__file__).resolve().parent.parent
 CASE = ROOT / "tests" / "data" / "cases" / "P01.json"
+RUNS = 30
 
 
 def p01_summary() -> Summary:
@@ -65,34 +59,18 @@ def bare_pdf(summary: Summary) -> bytes:
     return buffer.getvalue()
 
 
-def median_ms(makers: dict[str, Callable[[], object]], runs: int) -> dict[str, float]:
-    """Median milliseconds of each maker, run in turn so that they share the machine's load."""
-    timings: dict[str, list[float]] = {name: [] for name in makers}
-    for _ in range(runs):
-        for name, make in makers.items():
-            start = time.perf_counter()
-            make()
-            timings[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(values) for name, values in timings.items()}
-
-
-def main(runs: int = 30) -> None:
+def measure(bench: Bench) -> list[Row]:
     register_fonts()
     summary = p01_summary()
     render_pdf(summary), bare_pdf(summary)  # warm up: font subsets, imports
-    medians = median_ms({
-        "physician PDF (`render_pdf`)": lambda: render_pdf(summary),
-        "bare platypus, same text": lambda: bare_pdf(summary),
-        "score + summary (no PDF)": p01_summary,
-    }, runs)
-    print(f"P01, {runs} runs each (interleaved), median per PDF\n")
-    print("| what | median ms |")
-    print("|---|---:|")
-    for name, ms in medians.items():
-        print(f"| {name} | {ms:.1f} |")
-    physician, bare = list(medians.values())[:2]
-    print(f"\nratio physician / bare: {physician / bare:.2f}× (aim ≤ 1.5×)")
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 30)
+    times = medians({"ours": lambda: render_pdf(summary), "bare": lambda: bare_pdf(summary),
+                     "summary": p01_summary}, RUNS)
+    size = bench.sizes[0]
+    zipped = exported(bench.databases.path(size), "pdf-zip")
+    return [
+        compared(f"physician PDF of P01 ÷ bare platypus, same text ({RUNS} runs, median)",
+                 times["ours"] * 1000, times["bare"] * 1000, "ms", at_most=1.5),
+        Row("score + summary of P01, no PDF", times["summary"] * 1000, None, "ms"),
+        Row(f"pdf-zip export of {count(size)} demo submissions", size / zipped.seconds, None,
+            "PDFs/s"),
+    ]

@@ -87,7 +87,7 @@ class Submission(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     #: phq9_9 was endorsed on this draft: staff see it before it is submitted.
-    urgent: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     resume_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     resume_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     resume_failures: Mapped[int] = mapped_column(Integer, default=0)
@@ -105,6 +105,8 @@ class Submission(db.Model):
 
     __table_args__ = (
         Index("ix_submission_queue", "queue_rank", "submitted_at", "id"),
+        #: The worklist's urgent drafts, oldest started first, without a sort.
+        Index("ix_submission_urgent_drafts", "urgent", "submitted_at", "started_at", "id"),
     )
 
     events: Mapped[list[SubmissionEvent]] = relationship(

@@ -1,0 +1,28 @@
+"""Scoring per submission: the public acceptance profiles, each scored many times."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import time
+
+from common import ROOT, Bench, Row
+
+from intake import scoring
+
+CASES = sorted((ROOT / "tests" / "data" / "cases").glob("*.json"))
+RUNS = 200
+
+
+def measure(bench: Bench) -> list[Row]:
+    cases = [json.loads(path.read_text(encoding="utf-8")) for path in CASES]
+    for case in cases:
+        scoring.score_file(case)  # warm up: the rule objects are built on first use
+    per_submission = []
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        for case in cases:
+            scoring.score_file(case)
+        per_submission.append((time.perf_counter() - start) / len(cases))
+    name = f"scoring per submission ({len(cases)} profiles × {RUNS} runs, median)"
+    return [Row(name, statistics.median(per_submission) * 1e6, None, "µs")]
