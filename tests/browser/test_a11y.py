@@ -565,17 +565,22 @@ def test_the_keyboard_alone_completes_the_questionnaire(app, live_server, open_t
     assert len(keys.rings) > 100 and tab.problems == []
 
 
-def test_the_body_map_is_a_set_of_labelled_toggles_that_announce_themselves(
-        app, live_server, open_tab, clock):
+def open_body_map(page: Page, live_server: str, clock) -> None:
+    """P01's first two steps saved, then the pain-history step with its body map."""
     answers = answers_of("P01")
     clock(CASE["P01"]["submitted_on"])
-    page = open_tab(**DESK).page
     page.goto("/intake/step/consent")
     for slug in ("consent", "about"):
         step = q.STEP_BY_SLUG[slug]
         send(page, live_server, f"/intake/step/{slug}",
              {**step_posts(step, answers), "nav": "next"})
     page.goto("/intake/step/pain_history")
+
+
+def test_the_body_map_is_a_set_of_labelled_toggles_that_announce_themselves(
+        app, live_server, open_tab, clock):
+    page = open_tab(**DESK).page
+    open_body_map(page, live_server, clock)
     labels = [choice.label for choice in q.ITEMS["pain_regions"].choices]
     body_map = page.get_by_role("group", name=BODY_MAP)
     listed = page.locator("#q-pain_regions .choices")
@@ -603,15 +608,8 @@ def test_the_body_map_is_a_set_of_labelled_toggles_that_announce_themselves(
 
 
 def test_the_body_map_works_by_touch_on_a_phone(app, live_server, open_tab, clock):
-    answers = answers_of("P01")
-    clock(CASE["P01"]["submitted_on"])
     page = open_tab(**PHONE).page
-    page.goto("/intake/step/consent")
-    for slug in ("consent", "about"):
-        step = q.STEP_BY_SLUG[slug]
-        send(page, live_server, f"/intake/step/{slug}",
-             {**step_posts(step, answers), "nav": "next"})
-    page.goto("/intake/step/pain_history")
+    open_body_map(page, live_server, clock)
     body_map = page.get_by_role("group", name=BODY_MAP)
     listed = page.locator("#q-pain_regions .choices")
     drawing = {name: body_map.get_by_role("checkbox", name=name, exact=True)
