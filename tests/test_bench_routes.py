@@ -16,6 +16,7 @@ def bench_routes(app) -> list[str]:
 
 def test_the_production_app_has_no_bench_route(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("INTAKE_BENCHMARK_ROUTES", raising=False)
+    monkeypatch.setenv("INTAKE_SECRET_KEY", "a key, as init-db or the environment gives one")
     app = create_app()  # as gunicorn serves it: instance/config.py, then INTAKE_* settings
     assert bench_routes(app) == []
     assert app.test_client().post("/bench/insert").status_code == 404
