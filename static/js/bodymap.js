@@ -1,6 +1,8 @@
 // The body map as a control: tapping a region ticks its checkbox in the pain_regions
 // list, ticking a checkbox shades its region, and each region becomes a keyboard
-// checkbox. Without this script the map is a picture and the list is the control.
+// checkbox. The map is one Tab stop; the arrow keys (and Home, End) move between its
+// regions, so a keyboard user does not tab through all of them to reach the list.
+// Without this script the map is a picture and the list is the control.
 (function () {
   "use strict";
 
@@ -53,18 +55,36 @@
       announce(region);
     }
 
-    regions.forEach(function (region) {
-      region.setAttribute("tabindex", "0");
+    function rove(target) {
+      regions.forEach(function (region) {
+        region.setAttribute("tabindex", region === target ? "0" : "-1");
+      });
+    }
+
+    var moves = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 };
+
+    regions.forEach(function (region, index) {
       region.setAttribute("role", "checkbox");
       region.setAttribute("aria-label", labelOf(region));
       show(region);
       region.addEventListener("click", function () {
+        rove(region);
         toggle(region);
       });
       region.addEventListener("keydown", function (event) {
+        var next = null;
         if (event.key === " " || event.key === "Enter") {
           event.preventDefault();
           toggle(region);
+        } else if (event.key in moves) {
+          next = (index + moves[event.key] + regions.length) % regions.length;
+        } else if (event.key === "Home" || event.key === "End") {
+          next = event.key === "Home" ? 0 : regions.length - 1;
+        }
+        if (next !== null) {
+          event.preventDefault();
+          rove(regions[next]);
+          regions[next].focus();
         }
       });
       boxes[region.getAttribute("data-region")].addEventListener("change", function () {
@@ -72,6 +92,9 @@
       });
     });
 
+    rove(regions.filter(function (region) {
+      return boxes[region.getAttribute("data-region")].checked;
+    })[0] || regions[0]);
     svg.removeAttribute("aria-hidden");
     svg.setAttribute("role", "group");
     svg.setAttribute("aria-label", svg.getAttribute("data-label") || "Body map");

@@ -593,7 +593,14 @@ def test_the_body_map_is_a_set_of_labelled_toggles_that_announce_themselves(
     expect(status).to_have_attribute("aria-live", "polite")
     keys = Keyboard(page)
 
-    keys.reach(hand)
+    regions = body_map.get_by_role("checkbox")
+    expect(body_map.locator('[tabindex="0"]')).to_have_count(1)  # the map is one Tab stop
+    keys.reach(regions.first)
+    for _ in labels:  # the arrow keys move within it
+        if page.evaluate("document.activeElement.getAttribute('aria-label')") == "Right hand":
+            break
+        page.keyboard.press("ArrowRight")
+    expect(hand).to_be_focused()
     page.keyboard.press("Space")
     expect(hand).to_have_attribute("aria-checked", "true")
     expect(status).to_have_text("Right hand selected")
@@ -602,6 +609,12 @@ def test_the_body_map_is_a_set_of_labelled_toggles_that_announce_themselves(
     expect(hand).to_have_attribute("aria-checked", "false")
     expect(status).to_have_text("Right hand not selected")
     expect(hand_box).not_to_be_checked()
+    page.keyboard.press("End")
+    expect(regions.last).to_be_focused()
+    page.keyboard.press("Home")
+    expect(regions.first).to_be_focused()
+    page.keyboard.press("Tab")  # one press leaves the map
+    assert page.evaluate("document.activeElement.closest('svg') === null")
 
     keys.tick(hand_box)  # the list drives the picture too
     expect(hand).to_have_attribute("aria-checked", "true")
