@@ -9,7 +9,7 @@ import re
 import secrets
 import socket
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -244,3 +244,12 @@ def mail_inbox(app):
 
 def in_ci() -> bool:
     return os.environ.get("CI") == "true"
+
+
+def service_missing(message: str) -> NoReturn:
+    """PostgreSQL or Redis is not answering: a failure under CI=true (where .ci/run starts
+    them), a skip on a developer's machine that runs neither (`make test` installs what
+    else the suite needs, so a missing Chromium or axe-core always fails)."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)

@@ -22,8 +22,8 @@ from conftest import (
     _reset_database,
     add_staff,
     csrf_token,
-    in_ci,
     load_case,
+    service_missing,
     sign_in,
     stored,
 )
@@ -43,9 +43,7 @@ def require(service: str, check) -> None:
     try:
         check()
     except (OSError, psycopg.Error, redis.exceptions.RedisError) as error:
-        if in_ci():
-            pytest.fail(f"{service} is not answering: {error}")
-        pytest.skip(f"{service} is not running here")
+        service_missing(f"{service} is not answering: {error}")
 
 
 def require_redis() -> None:

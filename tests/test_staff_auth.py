@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import STAFF_PASSWORD, _reset_database, add_staff, csrf_token, in_ci, sign_in
+from conftest import (
+    STAFF_PASSWORD,
+    _reset_database,
+    add_staff,
+    csrf_token,
+    service_missing,
+    sign_in,
+)
 from payloads import REDIRECT_PAYLOADS
 from sqlalchemy import select
 
@@ -289,9 +296,7 @@ def test_the_rate_limit_is_shared_through_redis(tmp_path):
     try:
         redis.Redis.from_url(url).flushdb()
     except redis.exceptions.ConnectionError:
-        if in_ci():
-            pytest.fail("Redis is not answering on 127.0.0.1:6379")
-        pytest.skip("Redis is not running here")
+        service_missing("Redis is not answering on 127.0.0.1:6379")
     config = {
         "TESTING": True, "SECRET_KEY": "k", "AUDIT_KEY": "a",
         "AUDIT_HEAD_FILE": str(tmp_path / "head"),
