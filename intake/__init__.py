@@ -8,23 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, current_app, render_template, request, session
-from flask_babel import Babel, get_locale
-from flask_mail import Mail
-from flask_talisman import Talisman
-from flask_wtf.csrf import CSRFProtect
+from flask_babel import get_locale
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from intake import models
+from intake.extensions import babel, csrf, limiter, mail, talisman
 
 ROOT = Path(__file__).resolve().parent.parent
-
-csrf = CSRFProtect()
-babel = Babel()
-mail = Mail()
-talisman = Talisman()
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -80,6 +73,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     mail.init_app(app)
+    limiter.init_app(app)
     talisman.init_app(
         app,
         force_https=app.config["FORCE_HTTPS"],

@@ -12,7 +12,7 @@ import secrets
 from flask import Blueprint, Flask, redirect, url_for
 from sqlalchemy import insert
 
-from intake import csrf
+from intake.extensions import csrf
 from intake.models import Submission, db, new_reference
 from intake.questionnaire import QUESTIONNAIRE_VERSION
 

@@ -21,6 +21,16 @@ PATIENT_IDLE_TIMEOUT = timedelta(hours=4)
 #: The browser keeps the session cookie no longer than a patient session may idle.
 PERMANENT_SESSION_LIFETIME = PATIENT_IDLE_TIMEOUT
 
+#: New drafts one address may start (Flask-Limiter syntax), kept in RATELIMIT_STORAGE_URI.
+NEW_DRAFT_LIMIT = "10 per hour"
+#: Networks whose addresses start drafts without that limit (a waiting-room tablet, the
+#: clinic's own network), e.g. ["192.0.2.0/24"].
+NEW_DRAFT_LIMIT_EXEMPT: list[str] = []
+#: The address patients reach this site at (e.g. "https://intake.clinic.example"): every
+#: link the app sends is built from it, never from a request's Host. Required with
+#: MAIL_SERVER or FORCE_HTTPS.
+PUBLIC_BASE_URL: str | None = None
+
 #: Addresses told (without health information) that an urgent draft is waiting.
 URGENT_NOTIFY_TO: list[str] = []
 #: Mail is sent only when MAIL_SERVER is set; the sender is neutral.

@@ -222,7 +222,7 @@ def mail_inbox(app):
     """A local SMTP server the app sends to; the list of messages it received."""
     from aiosmtpd.controller import Controller
 
-    from intake import mail
+    from intake.extensions import mail
 
     messages: list[Any] = []
 

@@ -22,14 +22,14 @@ from flask import (
     session,
     url_for,
 )
-from flask_login import LoginManager, current_user, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy import select
 
 from intake import audit
+from intake.extensions import login_manager
 from intake.models import StaffUser, db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
-login_manager = LoginManager()
 ROLES = ("staff", "physician", "admin")
 
 
@@ -139,6 +139,5 @@ def init_app(app: Any) -> None:
     login_manager.session_protection = None  # the session version does this job
     from intake.staff import accounts, auth, exports, submissions, work  # noqa: F401  (routes on bp)
 
-    auth.limiter.init_app(app)
     app.register_blueprint(bp)
     accounts.init_app(app)

@@ -15,8 +15,6 @@ from urllib.parse import urlsplit
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -24,12 +22,12 @@ from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from intake import audit, staff
+from intake.extensions import limiter
 from intake.models import StaffUser, begin_write, db, utcnow
 from intake.staff import bp, public, roles_required, user_by_email
 
 #: argon2id at OWASP's minimum parameters (19 MiB, 2 passes, 1 lane).
 hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-limiter = Limiter(key_func=get_remote_address)
 GENERIC_FAILURE = ("That email and password do not match an account that can sign in. "
                    "Check them and try again, or ask an administrator.")
 
