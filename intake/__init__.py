@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake import models
+from intake import models, settings
 from intake.extensions import babel, csrf, limiter, mail, talisman
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,23 +46,18 @@ def refuse_debug_in_production(app: Flask) -> None:
     mode there, whether from FLASK_DEBUG, ``--debug`` or a setting, stops the start-up.
     """
     if app.debug and app.config["FORCE_HTTPS"]:
-        raise RuntimeError("Debug mode is for development only: it is refused with "
-                           "FORCE_HTTPS. Unset FLASK_DEBUG and DEBUG.")
+        raise settings.SettingsError("Debug mode is for development only: it is refused "
+                                     "with FORCE_HTTPS. Unset FLASK_DEBUG and DEBUG.")
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
-        instance_path=str(ROOT / "instance"),
+        instance_path=settings.instance_path(),
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
-    app.config.from_object("intake.config")
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env("INTAKE")
-    else:
-        app.config.from_mapping(test_config)
+    settings.load(app.config, app.instance_path, test_config)
     refuse_debug_in_production(app)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = models.read_secret_key(app)

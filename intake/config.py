@@ -17,9 +17,8 @@ RESUME_LINK_DAYS = 7
 #: Wrong dates of birth before a resume link is locked.
 RESUME_MAX_FAILURES = 5
 #: A patient session ends after this long without a request (the draft stays saved).
+#: The session cookie and the patient's CSRF token last as long (intake/settings.py).
 PATIENT_IDLE_TIMEOUT = timedelta(hours=4)
-#: The browser keeps the session cookie no longer than a patient session may idle.
-PERMANENT_SESSION_LIFETIME = PATIENT_IDLE_TIMEOUT
 
 #: New drafts one address may start (Flask-Limiter syntax), kept in RATELIMIT_STORAGE_URI.
 NEW_DRAFT_LIMIT = "10 per hour"
@@ -34,7 +33,7 @@ PUBLIC_BASE_URL: str | None = None
 #: Addresses told (without health information) that an urgent draft is waiting.
 URGENT_NOTIFY_TO: list[str] = []
 #: Mail is sent only when MAIL_SERVER is set; the sender is neutral.
-MAIL_SERVER = None
+MAIL_SERVER: str | None = None
 MAIL_DEFAULT_SENDER = "no-reply@clinic.invalid"
 
 #: Licensed instruments a clinic may switch off (questionnaire.md, licence notes).
@@ -44,7 +43,7 @@ DAST10_ENABLED = True
 DAST_SKIP = True
 
 #: Where the PDF's DejaVu fonts are, when not in Debian's fonts-dejavu-core directory.
-PDF_FONT_DIR = None
+PDF_FONT_DIR: str | None = None
 
 #: Base URL of the FHIR canonical for the Questionnaire resource.
 FHIR_BASE_URL = "https://clinic.invalid/fhir"
@@ -56,7 +55,7 @@ ALLOW_DEMO_DATA = False
 
 #: The host names this site answers to (e.g. ["intake.clinic.example"]); any other Host
 #: header gets 400. None accepts any (development only).
-TRUSTED_HOSTS = None
+TRUSTED_HOSTS: list[str] | None = None
 #: Behind a reverse proxy: how many proxies set X-Forwarded-For / -Proto (Werkzeug's
 #: ProxyFix). 0 trusts no forwarded header, so a client cannot choose its own address.
 PROXY_FIX_X_FOR = 0
@@ -70,6 +69,8 @@ STAFF_ABSOLUTE_TIMEOUT = timedelta(hours=12)
 #: its counts: "memory://" for one process, e.g. "redis://127.0.0.1:6379" for several.
 LOGIN_RATE_LIMIT = "5 per minute"
 RATELIMIT_STORAGE_URI = "memory://"
+#: A refused attempt (429) says when to try again (Retry-After).
+RATELIMIT_HEADERS_ENABLED = True
 #: Failed sign-ins to one account within the window that lock it, and for how long.
 LOCKOUT_FAILURES = 5
 LOCKOUT_WINDOW = timedelta(minutes=15)
@@ -77,7 +78,10 @@ LOCKOUT_DURATION = timedelta(minutes=15)
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
 
-# The audit chain's head, kept outside the database (its key: AUDIT_KEY or instance/audit_key).
+# The audit chain's HMAC key (empty: instance/audit_key) and its head, kept outside the
+# database.
+AUDIT_KEY: str | None = None
+AUDIT_HEAD_FILE: str | None = None
 #: Empty: a file, AUDIT_HEAD_FILE or instance/audit_head (one server). Several servers on
 #: one database share it instead in Redis, e.g. "redis://127.0.0.1:6379", under AUDIT_HEAD_KEY.
 AUDIT_HEAD_URI = ""
@@ -91,16 +95,13 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = False
 #: Set True in production to redirect HTTP to HTTPS and send HSTS.
 FORCE_HTTPS = False
-#: The patient's CSRF token lives as long as the patient session; expiry is also
-#: handled by re-rendering the page with what was posted.
-WTF_CSRF_TIME_LIMIT = int(PATIENT_IDLE_TIMEOUT.total_seconds())
 SQLALCHEMY_ECHO = False
 #: Seconds SQLite waits for a write lock before the request is answered with 503.
 SQLITE_BUSY_TIMEOUT = 5
 
 BABEL_DEFAULT_LOCALE = "en"
 BABEL_DEFAULT_TIMEZONE = "UTC"
-LANGUAGES = ("en", "es")
+LANGUAGES: tuple[str, ...] = ("en", "es")
 
 #: Patient-facing copy, per language. Every default is awaiting the clinic's clinical
 #: review until the clinic replaces it (README lists them); the Spanish crisis text is

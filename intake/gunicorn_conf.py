@@ -6,7 +6,10 @@ The access log names the path without its query string, and a resume link's toke
 reaches it: a log line shows where a request went, not what it carried.
 """
 
+from flask import Config
 from gunicorn.glogging import Logger
+
+from intake import settings
 
 #: Well above SQLite's 5 s busy timeout: a busy database is an answer, never a killed worker.
 timeout = 30
@@ -25,3 +28,19 @@ class IntakeLogger(Logger):
 
 
 logger_class = IntakeLogger
+
+
+def on_starting(server) -> None:
+    """Check the settings once, in the master, before any worker starts.
+
+    A wrong setting stops here with one line. Per-address limits (sign-in, new drafts)
+    counted in each worker's memory would let through four times as many attempts with
+    four workers, so several workers need RATELIMIT_STORAGE_URI to be shared (Redis).
+    """
+    config = Config(settings.instance_path())
+    settings.load(config, settings.instance_path(), None)
+    if server.cfg.workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        raise RuntimeError(
+            f"{server.cfg.workers} workers would each keep their own sign-in and draft limits: "
+            "set RATELIMIT_STORAGE_URI to a shared store (e.g. redis://127.0.0.1:6379), "
+            "or run one worker.")

@@ -82,7 +82,8 @@ class Server:
     def __init__(self, env: dict[str, str], log: Path, root: Path = ROOT, workers: int = 1,
                  timeout: int = 30):
         self.env, self.log, self.root = env, log, root
-        self.options = ["--workers", str(workers), "--timeout", str(timeout)]
+        self.options = ["--config", "python:intake.gunicorn_conf", "--workers", str(workers),
+                        "--timeout", str(timeout)]
         self.base = f"http://127.0.0.1:{free_port()}"
         self.process: subprocess.Popen | None = None
 

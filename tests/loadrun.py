@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import redis
 from conftest import CASES, Patient, load_case
 from live import Client, Page, Server
 from sqlalchemy import Engine, create_engine, make_url, select, text
@@ -44,6 +45,8 @@ from intake.models import REFERENCE_ALPHABET, Submission
 PROFILE = load_case(next(path for path in CASES if path.stem == "P01"))
 #: Dropped and created again by every PostgreSQL run.
 POSTGRESQL_URL = "postgresql://postgres@127.0.0.1/intake_load"
+#: The per-address limits' shared store, which several workers need.
+REDIS_URL = "redis://127.0.0.1:6379"
 WORKERS = 4
 #: gunicorn kills a worker silent this long: far above SQLite's busy timeout, so a busy
 #: database is a 503 the patient can retry, never a killed worker.
@@ -158,6 +161,13 @@ def postgresql_server(postgresql_url: str) -> Engine:
                          isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
 
 
+def redis_answers(redis_url: str = REDIS_URL) -> bool:
+    try:
+        return bool(redis.Redis.from_url(redis_url, socket_timeout=3).ping())
+    except redis.ConnectionError:
+        return False
+
+
 def postgresql_answers(postgresql_url: str) -> bool:
     server = postgresql_server(postgresql_url)
     try:
@@ -242,7 +252,13 @@ def load_run(database: str, patients: int, submissions: int, kill: bool,
         env = {**os.environ, "DATABASE_URL": url,
                "INTAKE_SECRET_KEY": f"load-{secrets.token_hex(32)}",
                "INTAKE_AUDIT_KEY": f"load-{secrets.token_hex(32)}",
-               "INTAKE_AUDIT_HEAD_FILE": str(folder / "audit_head")}
+               "INTAKE_AUDIT_HEAD_FILE": str(folder / "audit_head"),
+               # Several workers share their per-address counts, as in production.
+               "INTAKE_RATELIMIT_STORAGE_URI": REDIS_URL,
+               "INTAKE_RATELIMIT_KEY_PREFIX": f"load-{secrets.token_hex(4)}",
+               # Every simulated patient comes from this machine, as from a clinic's
+               # waiting-room network: exempt from the per-address limit on new drafts.
+               "INTAKE_NEW_DRAFT_LIMIT_EXEMPT": '["127.0.0.0/8"]'}
         server = Server(env, folder / "gunicorn.log", workers=WORKERS, timeout=GUNICORN_TIMEOUT)
         server.flask("init-db")
         server.start()

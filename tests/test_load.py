@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import service_missing
-from loadrun import POSTGRESQL_URL, load_run, postgresql_answers
+from loadrun import POSTGRESQL_URL, REDIS_URL, load_run, postgresql_answers, redis_answers
 
 PATIENTS = 16
 SUBMISSIONS = 50
@@ -12,6 +12,8 @@ SUBMISSIONS = 50
 
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_every_acknowledged_submission_is_stored_once_across_a_sigkill(database):
+    if not redis_answers():
+        service_missing(f"Redis does not answer at {REDIS_URL}")
     if database == "postgresql" and not postgresql_answers(POSTGRESQL_URL):
         service_missing(f"PostgreSQL does not answer at {POSTGRESQL_URL}")
     outcome = load_run(database, PATIENTS, SUBMISSIONS, kill=True)

@@ -213,6 +213,12 @@ def test_an_untrusted_host_gets_a_plain_400_with_the_headers(app, client):
 # --- debug mode is for development only --------------------------------------------------------
 
 
+#: What a production site must set together (README, Running it in production).
+PRODUCTION = {"FORCE_HTTPS": True, "SESSION_COOKIE_SECURE": True,
+              "PUBLIC_BASE_URL": "https://intake.clinic.example",
+              "TRUSTED_HOSTS": ["intake.clinic.example"]}
+
+
 def bare_config(tmp_path, **settings) -> dict:
     return {"SECRET_KEY": "k", "AUDIT_KEY": "a", "AUDIT_HEAD_FILE": str(tmp_path / "head"),
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'intake.sqlite'}", **settings}
@@ -222,7 +228,7 @@ def test_debug_is_off_unless_asked_for(tmp_path, monkeypatch):
     from intake import create_app
 
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
-    app = create_app(bare_config(tmp_path, FORCE_HTTPS=True, SESSION_COOKIE_SECURE=True))
+    app = create_app(bare_config(tmp_path, **PRODUCTION))
     assert app.debug is False and app.config["DEBUG"] is False
 
 
@@ -230,12 +236,12 @@ def test_debug_is_off_unless_asked_for(tmp_path, monkeypatch):
 def test_debug_is_refused_when_configured_for_production(tmp_path, monkeypatch, how):
     from intake import create_app
 
-    settings = {"FORCE_HTTPS": True}
+    settings = dict(PRODUCTION)
     if how == "setting":
         settings["DEBUG"] = True
     else:
         monkeypatch.setenv("FLASK_DEBUG", "1")
-    with pytest.raises(RuntimeError, match="development only"):
+    with pytest.raises(SystemExit, match="development only"):
         create_app(bare_config(tmp_path, **settings))
 
 
@@ -253,3 +259,11 @@ def test_the_error_reference_finds_the_traceback_in_the_log(app, client, monkeyp
     error_id = re.search(r"Error reference: (\w+)", page).group(1)
     logged = [r for r in caplog.records if error_id in r.getMessage()]
     assert len(logged) == 1 and logged[0].exc_info[0] is RuntimeError
+
+
+def test_a_refused_sign_in_says_when_to_try_again(app, client):
+    email = add_staff(app, "staff")
+    for _ in range(6):
+        response = sign_in(client, email, "wrong password, long one")
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 60
