@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import os
 import secrets
 import unicodedata
@@ -78,6 +79,9 @@ class Submission(db.Model):
     reference: Mapped[str] = mapped_column(String(11), unique=True)
     #: The opaque key the patient's cookie session holds; never shown.
     draft_key: Mapped[str] = mapped_column(String(43), unique=True)
+    #: The one browser session that may answer this draft: its cookie holds the same nonce.
+    #: None after "finish later": then only a resume link opens the draft again.
+    session_nonce: Mapped[str | None] = mapped_column(String(43))
     status: Mapped[str] = mapped_column(String(24), default="draft", index=True)
     language: Mapped[str] = mapped_column(String(8), default="en")
     questionnaire_version: Mapped[str] = mapped_column(String(16))
@@ -88,8 +92,7 @@ class Submission(db.Model):
     submitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), index=True)
     #: phq9_9 was endorsed on this draft: staff see it before it is submitted.
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
-    resume_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    resume_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Wrong dates of birth given on any of its resume links since the last right one.
     resume_failures: Mapped[int] = mapped_column(Integer, default=0)
     score: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     rules_version: Mapped[str | None] = mapped_column(String(64))
@@ -111,11 +114,42 @@ class Submission(db.Model):
 
     events: Mapped[list[SubmissionEvent]] = relationship(
         back_populates="submission", order_by="SubmissionEvent.id")
+    resume_links: Mapped[list[ResumeLink]] = relationship(
+        back_populates="submission", order_by="ResumeLink.id", cascade="all, delete-orphan",
+        passive_deletes=True)
 
     def index_names(self) -> None:
         """Keep the search keys in step with the names in the answers."""
         self.first_name_key = name_key(self.answers.get("first_name"))
         self.last_name_key = name_key(self.answers.get("last_name"))
+
+    def start_session(self) -> str:
+        """A new browser session on this draft: a cookie from any earlier one stops working."""
+        self.session_nonce = secrets.token_urlsafe(32)
+        return self.session_nonce
+
+    def holds_session(self, nonce: str | None) -> bool:
+        """Whether a cookie holding ``nonce`` is this draft's current session."""
+        return bool(self.session_nonce and nonce) and hmac.compare_digest(
+            self.session_nonce.encode(), nonce.encode())
+
+
+class ResumeLink(db.Model):
+    """A private link back to a draft; only a hash of its token is kept.
+
+    Every page that shows a link makes a new one, so a cookie never has to carry a token,
+    and the links a patient saved or was emailed before keep working until they expire.
+    """
+
+    __tablename__ = "resume_link"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(
+        ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+
+    submission: Mapped[Submission] = relationship(back_populates="resume_links")
 
 
 ROUTING_RANK = {"URGENT": 0, "HOLD": 1, "REVIEW-FLAGS": 2, "REVIEW-NO-FLAGS": 3}

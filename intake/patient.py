@@ -5,10 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
+import math
 import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
@@ -24,8 +27,10 @@ from flask import (
 )
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 from flask_mail import Message
 from flask_wtf.csrf import CSRFError
+from limits import parse as parse_limit
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
@@ -33,10 +38,25 @@ from werkzeug.exceptions import HTTPException
 
 from intake import bodymap, forms, scoring
 from intake import questionnaire as q
-from intake.models import ROUTING_RANK, Submission, begin_write, create_draft, db, utcnow
+from intake.extensions import limiter
+from intake.models import (
+    ROUTING_RANK,
+    ResumeLink,
+    Submission,
+    begin_write,
+    create_draft,
+    db,
+    utcnow,
+)
 from intake.reports import policy_from_config
 
 bp = Blueprint("patient", __name__)
+
+#: How long the browser that sent a draft is still shown its confirmation (a second press
+#: of Send); after that its cookie opens nothing.
+SENT_GRACE = dt.timedelta(minutes=1)
+#: Live resume links a draft keeps; a new one beyond these retires the oldest.
+RESUME_LINKS_KEPT = 10
 
 
 # --- helpers ----------------------------------------------------------------------
@@ -84,15 +104,66 @@ def forget_session() -> None:
         session["lang"] = chosen
 
 
+def hold_session(draft: Submission) -> None:
+    """Make this browser the draft's one session: a cookie from before stops opening it."""
+    session["draft"] = draft.draft_key
+    session["nonce"] = draft.start_session()
+    session.permanent = True
+
+
 def current_draft(lock: bool = False) -> Submission | None:
-    """The draft this browser session is answering, if any."""
+    """The draft this browser is answering, while its cookie holds the draft's session.
+
+    A session idles out PATIENT_IDLE_TIMEOUT after the draft's last save, so reading a page
+    writes nothing (and nothing but a resume, which replaces the nonce, saves it again). A
+    sent draft opens for its sender only for SENT_GRACE.
+    """
     key = session.get("draft")
     if not key:
         return None
     query = select(Submission).where(Submission.draft_key == key)
     if lock:
         query = query.with_for_update()
-    return db.session.scalar(query)
+    draft = db.session.scalar(query)
+    if draft is None or not draft.holds_session(session.get("nonce")):
+        return None
+    if draft.submitted_at is not None:
+        over = clinic_now() - draft.submitted_at > SENT_GRACE
+    else:
+        over = utcnow() - draft.updated_at > current_app.config["PATIENT_IDLE_TIMEOUT"]
+    return None if over else draft
+
+
+def draft_limit_key() -> str | None:
+    """Whose new drafts a request counts as: its address, an IPv6 one by its /64 (which
+    one household, or one attacker, holds whole); None inside NEW_DRAFT_LIMIT_EXEMPT."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    if any(ip in ipaddress.ip_network(network, strict=False)
+           for network in current_app.config["NEW_DRAFT_LIMIT_EXEMPT"]):
+        return None
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
+def count_new_draft() -> int | None:
+    """Count a new draft against NEW_DRAFT_LIMIT: None if it may start, else seconds to wait.
+
+    The count is kept where the sign-in limit's is (RATELIMIT_STORAGE_URI).
+    """
+    address = draft_limit_key()
+    if address is None or not limiter.enabled:
+        return None
+    limit = parse_limit(current_app.config["NEW_DRAFT_LIMIT"])
+    keys = [k for k in (current_app.config.get("RATELIMIT_KEY_PREFIX"), address, "new_draft") if k]
+    if limiter.limiter.hit(limit, *keys):
+        return None
+    current_app.logger.warning("New drafts refused from %s: NEW_DRAFT_LIMIT reached", address)
+    reset_at = limiter.limiter.get_window_stats(limit, *keys).reset_time
+    return max(1, math.ceil(reset_at - time.time()))
 
 
 def shown_items(step: q.Step, answers: dict[str, Any], today: dt.date) -> tuple[str, ...]:
@@ -187,15 +258,9 @@ def answer_text(item: q.Item, value: Any) -> str:
 
 @bp.before_request
 def patient_session() -> None:
-    """End a patient session idle for too long (the draft stays on the server)."""
-    if "draft" not in session:
-        return
-    idle = current_app.config["PATIENT_IDLE_TIMEOUT"].total_seconds()
-    if time.time() - session.get("seen", 0) > idle:
+    """Forget a cookie that no longer opens its draft (the draft stays on the server)."""
+    if "draft" in session and current_draft() is None:
         forget_session()
-        return
-    session["seen"] = int(time.time())
-    session.permanent = True
 
 
 @bp.errorhandler(CSRFError)
@@ -276,6 +341,13 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         context=answers, reference=today, switched_off=switched_off(),
     )
     if posting and save and form.validate():
+        if draft is None and (wait := count_new_draft()) is not None:
+            notice = _("Many questionnaires were started from this internet connection in "
+                       "the last hour, so this one could not start. Please call the clinic "
+                       "at %(phone)s, or try again later. Your answers are still on this "
+                       "page.", phone=current_app.config["CLINIC_PHONE"])
+            page, status = show_step(slug, notice=notice, status=429, save=False)
+            return page, status, {"Retry-After": str(wait)}
         if not locked:
             seen = snapshot(draft)
             begin_write()
@@ -303,11 +375,10 @@ def snapshot(draft: Submission | None) -> tuple[Any, ...] | None:
 
 
 def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
-    created = draft is None
-    if created:
+    if draft is None:
         draft = create_draft(str(get_locale()), q.QUESTIONNAIRE_VERSION)
-        session["draft"] = draft.draft_key
-        session["seen"] = int(time.time())
+        hold_session(draft)
+    new_link = step.slug == "about" and "about" not in draft.completed_steps
     rendered = {item.id for item in form.items}
     answers = {k: v for k, v in draft.answers.items() if k not in rendered}
     answers.update(form.answers())
@@ -319,13 +390,6 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     draft.completed_steps = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
     draft.language = str(get_locale())
     draft.updated_at = utcnow()
-    new_link = step.slug == "about" and draft.resume_token_hash is None
-    if new_link:
-        token = secrets.token_urlsafe(32)
-        draft.resume_token_hash = token_hash(token)
-        draft.resume_expires_at = utcnow() + dt.timedelta(
-            days=current_app.config["RESUME_LINK_DAYS"])
-        session["resume"] = token
     newly_urgent = "phq9_9_endorsed" in draft.answers and not draft.urgent
     if newly_urgent:
         draft.urgent, draft.queue_rank = True, ROUTING_RANK["URGENT"]
@@ -365,7 +429,35 @@ def support():
 
 
 def resume_url(token: str) -> str:
-    return url_for("patient.resume", token=token, _external=True)
+    """The link as shown and sent: on PUBLIC_BASE_URL, never on a request's Host.
+
+    Without PUBLIC_BASE_URL (development only) it is on the address the request came to.
+    """
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if base is None:
+        return url_for("patient.resume", token=token, _external=True)
+    site = urlsplit(base)
+    adapter = current_app.url_map.bind(site.netloc, script_name=site.path or "/",
+                                       url_scheme=site.scheme)
+    return adapter.build("patient.resume", {"token": token}, force_external=True)
+
+
+def new_resume_link(draft: Submission) -> tuple[str, dt.datetime]:
+    """A new private link to the draft and when it expires; only its token's hash is kept."""
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + dt.timedelta(days=current_app.config["RESUME_LINK_DAYS"])
+    draft.resume_links.append(ResumeLink(token_hash=token_hash(token), expires_at=expires))
+    del draft.resume_links[:-RESUME_LINKS_KEPT]
+    return resume_url(token), expires
+
+
+def draft_to_link() -> Submission | None:
+    """This session's unsent draft, locked, once its date of birth (which a link asks) is saved."""
+    begin_write()
+    draft = current_draft(lock=True)
+    if draft is None or draft.submitted_at is not None or "about" not in draft.completed_steps:
+        return None
+    return draft
 
 
 def mail_ready() -> bool:
@@ -374,21 +466,23 @@ def mail_ready() -> bool:
 
 @bp.route("/intake/link", methods=["GET", "POST"])
 def link():
-    """The private link to come back, shown once the date of birth is saved."""
-    draft = current_draft()
-    token = session.get("resume")
-    if draft is None or token is None or draft.submitted_at is not None:
+    """The private link to come back, shown once the date of birth is saved.
+
+    The cookie holds no link, so each showing makes a new one; earlier ones keep working.
+    """
+    draft = draft_to_link()
+    if draft is None:
         return redirect(url_for("patient.landing"))
-    today = clinic_today()
+    url, expires = new_resume_link(draft)
     email = draft.answers.get("email")
-    sent = False
-    if request.method == "POST" and request.form.get("send") and email and mail_ready():
-        send_link(email, token, draft.resume_expires_at)
-        sent = True
+    send = request.method == "POST" and bool(request.form.get("send") and email and mail_ready())
+    following = first_unfinished(draft, clinic_today())
+    db.session.commit()
+    if send:
+        send_link(email, url, expires)
     return render_template(
-        "patient/link.html", url=resume_url(token), expires=local_date(draft.resume_expires_at),
-        can_email=bool(email and mail_ready()), sent=sent,
-        next=first_unfinished(draft, today),
+        "patient/link.html", url=url, expires=local_date(expires),
+        can_email=bool(email and mail_ready()), sent=send, next=following,
     )
 
 
@@ -398,13 +492,13 @@ def local_date(moment: dt.datetime) -> str:
     return format_date(moment.astimezone(zone).date(), "long")
 
 
-def send_link(address: str, token: str, expires: dt.datetime) -> None:
+def send_link(address: str, url: str, expires: dt.datetime) -> None:
     """Email the resume link: a neutral subject and sender, no health information."""
     body = _(
         "Here is your private link to continue your questionnaire:\n\n%(url)s\n\n"
         "It works until %(date)s. You will be asked for your date of birth.\n"
         "If you did not ask for this email, you can ignore it.",
-        url=resume_url(token), date=local_date(expires),
+        url=url, date=local_date(expires),
     )
     try:
         current_app.extensions["mail"].send(
@@ -416,15 +510,15 @@ def send_link(address: str, token: str, expires: dt.datetime) -> None:
 
 @bp.get("/intake/finish-later")
 def finish_later():
-    """Show the link once more, then forget this browser's session."""
-    draft = current_draft()
-    token = session.get("resume")
-    if draft is None or token is None:
+    """Show a link once more, then end the session: a copy of this cookie opens nothing."""
+    draft = draft_to_link()
+    if draft is None:
         return redirect(url_for("patient.landing"))
-    page = render_template("patient/finish_later.html", url=resume_url(token),
-                           expires=local_date(draft.resume_expires_at))
+    url, expires = new_resume_link(draft)
+    draft.session_nonce = None
+    db.session.commit()
     forget_session()
-    return page
+    return render_template("patient/finish_later.html", url=url, expires=local_date(expires))
 
 
 @bp.route("/intake/review", methods=["GET", "POST"])
@@ -534,10 +628,11 @@ def patient_page(target: str) -> str:
     """The patient page the switch was pressed on; the start page for anything else.
 
     Only a path of this blueprint that answers GET qualifies, so the redirect never
-    leaves the site: ``//host``, ``https:host`` and ``/\\host`` match no route.
+    leaves the site: ``//host``, ``https:host`` and ``/\\host`` match no route; nor is
+    anything unprintable (CR, LF, NUL) ever put in the Location header.
     """
     path, _, query = target.partition("?")
-    if not path.startswith("/"):
+    if not path.startswith("/") or not target.isprintable():
         return url_for("patient.landing")
     try:
         endpoint, _ = current_app.create_url_adapter(request).match(path, method="GET")
@@ -554,14 +649,17 @@ def resume(token: str):
     posting = request.method == "POST"
     if posting:
         begin_write()
-    query = select(Submission).where(Submission.resume_token_hash == token_hash(token))
-    draft = db.session.scalar(query.with_for_update() if posting else query)
+    hashed = token_hash(token)
+    query = (select(ResumeLink, Submission).join(ResumeLink.submission)
+             .where(ResumeLink.token_hash == hashed))
+    link, draft = db.session.execute(
+        query.with_for_update(of=Submission) if posting else query).first() or (None, None)
     limit = current_app.config["RESUME_MAX_FAILURES"]
     if (
-        draft is None
-        or not hmac.compare_digest(draft.resume_token_hash, token_hash(token))
+        link is None
+        or not hmac.compare_digest(link.token_hash, hashed)
         or draft.submitted_at is not None
-        or draft.resume_expires_at < utcnow()
+        or link.expires_at < utcnow()
         or draft.resume_failures >= limit
     ):
         abort(404)
@@ -569,12 +667,12 @@ def resume(token: str):
     if posting and form.validate_on_submit():
         if form.dob.answer == draft.answers.get("dob"):
             draft.resume_failures = 0
-            db.session.commit()
+            draft.updated_at = utcnow()  # the new session's idle time counts from here
             forget_session()
-            session["draft"] = draft.draft_key
-            session["resume"] = token
-            session["seen"] = int(time.time())
-            return redirect(first_unfinished(draft, clinic_today()))
+            hold_session(draft)
+            destination = first_unfinished(draft, clinic_today())
+            db.session.commit()
+            return redirect(destination)
         draft.resume_failures += 1
         db.session.commit()
         if draft.resume_failures >= limit:
