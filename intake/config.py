@@ -16,8 +16,9 @@ CRISIS_LINE = "988"
 RESUME_LINK_DAYS = 7
 #: Wrong dates of birth before a resume link is locked.
 RESUME_MAX_FAILURES = 5
-#: A patient session ends after this long without a request (the draft stays saved).
-#: The session cookie and the patient's CSRF token last as long (intake/settings.py).
+#: A patient session ends this long after the draft's last save (reading pages does not
+#: extend it); the draft stays saved. The session cookie and the patient's CSRF token
+#: last as long (intake/settings.py).
 PATIENT_IDLE_TIMEOUT = timedelta(hours=4)
 
 #: New drafts one address may start (Flask-Limiter syntax), kept in RATELIMIT_STORAGE_URI.
@@ -97,7 +98,7 @@ SESSION_COOKIE_SECURE = False
 FORCE_HTTPS = False
 SQLALCHEMY_ECHO = False
 #: Seconds SQLite waits for a write lock before the request is answered with 503.
-SQLITE_BUSY_TIMEOUT = 5
+SQLITE_BUSY_TIMEOUT: float = 5
 
 BABEL_DEFAULT_LOCALE = "en"
 BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -8,6 +8,7 @@ given in seconds (``INTAKE_STAFF_IDLE_TIMEOUT=900``).
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import os
 import types
 import typing
@@ -18,6 +19,7 @@ from urllib.parse import urlsplit
 
 from flask import Config, Flask
 from flask_limiter.constants import ConfigVars
+from limits import parse as parse_limit
 
 from intake import config as defaults
 
@@ -129,11 +131,11 @@ def load(config: Config, instance: str, test_config: Mapping[str, Any] | None,
     for name, follow in DERIVED.items():
         config[name] = (coerce(overrides[name], DERIVED_TYPES[name], sources[name])
                         if name in overrides else follow(config))
-    require_together(config)
+    check_values(config)
 
 
-def require_together(config: Mapping[str, Any]) -> None:
-    """Settings that only make sense with others: production needs its addresses named."""
+def check_values(config: Mapping[str, Any]) -> None:
+    """Values a type cannot check: production's addresses, limits, networks."""
     base = config["PUBLIC_BASE_URL"]
     if base is not None and (urlsplit(base).scheme not in ("http", "https")
                              or not urlsplit(base).netloc):
@@ -145,6 +147,18 @@ def require_together(config: Mapping[str, Any]) -> None:
     if config["FORCE_HTTPS"] and not config["TRUSTED_HOSTS"]:
         raise SettingsError("TRUSTED_HOSTS is required with FORCE_HTTPS: name the host names "
                             'this site answers to, e.g. ["intake.clinic.example"].')
+    for name in ("LOGIN_RATE_LIMIT", "NEW_DRAFT_LIMIT"):
+        try:
+            parse_limit(config[name])
+        except ValueError:
+            raise SettingsError(f"{name} expects a limit such as \"10 per hour\"; got "
+                                f"{config[name]!r}.") from None
+    for network in config["NEW_DRAFT_LIMIT_EXEMPT"]:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise SettingsError("NEW_DRAFT_LIMIT_EXEMPT expects networks such as "
+                                f'"192.0.2.0/24"; got {network!r}.') from None
 
 
 def coerce(value: Any, expected: Any, source: str) -> Any:
@@ -175,6 +189,9 @@ def convert(value: Any, expected: Any) -> Any:
         if isinstance(value, bool):
             return value
         return bool(value) if value in (0, 1) and not isinstance(value, float) else INVALID
+    if kind is float:
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) \
+            else INVALID
     if kind is int:
         return value if isinstance(value, int) and not isinstance(value, bool) else INVALID
     if kind in (list, tuple):
@@ -195,6 +212,7 @@ def describe(expected: Any) -> str:
         dt.timedelta: "a duration in seconds (e.g. 900)",
         bool: "true or false",
         int: "a whole number",
+        float: "a number",
         str: "text",
         list: 'a list, e.g. ["a", "b"]',
         tuple: 'a list, e.g. ["a", "b"]',

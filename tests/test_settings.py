@@ -139,6 +139,9 @@ def test_text_settings_stay_text_from_the_environment(instance, monkeypatch):
     ("INTAKE_LANGUAGES", "true", "expects a list"),
     ("INTAKE_STAF_IDLE_TIMEOUT", "900", "Unknown setting INTAKE_STAF_IDLE_TIMEOUT"),
     ("INTAKE_PUBLIC_BASE_URL", "intake.clinic.example", "PUBLIC_BASE_URL expects"),
+    ("INTAKE_NEW_DRAFT_LIMIT", "lots", "NEW_DRAFT_LIMIT expects a limit"),
+    ("INTAKE_NEW_DRAFT_LIMIT_EXEMPT", '["the waiting room"]', "NEW_DRAFT_LIMIT_EXEMPT expects"),
+    ("INTAKE_SQLITE_BUSY_TIMEOUT", "soon", "expects a number"),
 ])
 def test_a_wrong_setting_stops_the_start_up_naming_it(instance, monkeypatch, variable, value,
                                                       expected):
