@@ -462,7 +462,7 @@ def test_the_export_page_is_for_physicians_and_admins(app, staff_client, patient
         "csrf_token": csrf_token(html), "format": "excel-csv", "since": "2025-06-01",
         "until": "2025-06-01", "status": ""})
     assert response.status_code == 200
-    assert response.mimetype == "text/csv"
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert re.fullmatch(r'attachment; filename="intake_export_\d{8}\.csv"',
                         response.headers["Content-Disposition"])
     assert response.headers["Cache-Control"] == "no-store"

@@ -288,7 +288,7 @@ class Export:
     @property
     def mimetype(self) -> str:
         if self.format in ("excel-csv", "csv", "dictionary"):
-            return "text/csv; charset=utf-8"
+            return "text/csv"
         if self.format == "xlsx":
             return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         if self.format == "pdf-zip":

@@ -1,12 +1,16 @@
-"""Staff accounts (admin): list, create, deactivate, reset, unlock; the audit log; the CLI."""
+"""Staff accounts (admin): list, create, deactivate, reactivate, reset, unlock; the audit
+log; the CLI."""
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import Any
 
 import click
 from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask.cli import with_appcontext
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import (
@@ -24,7 +28,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from intake import audit
 from intake.models import MAX_ID, AuditEvent, StaffUser, begin_write, db
 from intake.staff import ROLES, bp, roles_required, user_by_email
-from intake.staff.auth import NewPassword, hash_password, new_setup_token, no_accounts
+from intake.staff.auth import hash_password, new_setup_token, no_accounts
+from intake.staff.passwords import NewPassword, password_problem
 
 AUDIT_PAGE = 100
 #: An account in a URL: a number a row id can be, else 404 (never an overflow).
@@ -43,9 +48,19 @@ class NewUserForm(FlaskForm):
     password = PasswordField("Temporary password (they choose a new one at first sign-in)",
                              validators=[DataRequired(), NewPassword()])
 
+    def password_owner(self) -> str:
+        return self.email.data or ""
+
 
 class ResetForm(FlaskForm):
     password = PasswordField("Temporary password", validators=[DataRequired(), NewPassword()])
+
+    def __init__(self, account: StaffUser | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.account = account
+
+    def password_owner(self) -> str:
+        return self.account.email if self.account else ""
 
 
 class ActionForm(FlaskForm):
@@ -86,25 +101,60 @@ def users():
                            reset=ResetForm(), action=ActionForm())
 
 
-def _change(user_id: int, action: str, change) -> None:
+def _change(user_id: int, action: str, change: Callable[[StaffUser], str | None]) -> None:
+    """Change one account under the write lock; `change` may refuse, saying why."""
     begin_write()
     user = db.session.get(StaffUser, user_id, with_for_update=True)
     if user is None:
         abort(404)
-    change(user)
+    refusal = change(user)
+    if refusal:
+        audit.record(action, user.email, outcome="denied", detail={"reason": refusal})
+        db.session.commit()
+        flash(refusal, "error")
+        return
     audit.record(action, user.email)
     db.session.commit()
     flash(f"{user.email}: {action.replace('user_', '').replace('_', ' ')} done.", "success")
+
+
+def active_admins() -> list[StaffUser]:
+    accounts = db.session.scalars(select(StaffUser).where(StaffUser.active))
+    return [account for account in accounts if account.has_role("admin")]
+
+
+def switch_off(user: StaffUser) -> str | None:
+    """Deactivate an account, unless that would leave nobody to manage accounts."""
+    if user.active and active_admins() == [user]:
+        return (f"{user.email} is the last active administrator: without one, nobody could "
+                "manage accounts or reactivate anyone. Create another administrator account "
+                "first.")
+    if user.id == current_user.id:
+        return ("You cannot deactivate your own account, as you could not undo it. Ask "
+                "another administrator to do it.")
+    user.active = False
+    user.session_version += 1
+    return None
+
+
+def switch_on(user: StaffUser) -> None:
+    """Let a deactivated account sign in again (its sessions from before stay ended)."""
+    user.active = True
 
 
 @bp.post(f"{ACCOUNT}/deactivate")
 @roles_required("admin")
 def deactivate(user_id: int):
     if ActionForm().validate_on_submit():
-        def off(user: StaffUser) -> None:
-            user.active = False
-            user.session_version += 1
-        _change(user_id, "user_deactivate", off)
+        _change(user_id, "user_deactivate", switch_off)
+    return redirect(url_for("staff.users"))
+
+
+@bp.post(f"{ACCOUNT}/reactivate")
+@roles_required("admin")
+def reactivate(user_id: int):
+    if ActionForm().validate_on_submit():
+        _change(user_id, "user_reactivate", switch_on)
     return redirect(url_for("staff.users"))
 
 
@@ -121,7 +171,10 @@ def unlock(user_id: int):
 @bp.post(f"{ACCOUNT}/reset")
 @roles_required("admin")
 def reset(user_id: int):
-    form = ResetForm()
+    account = db.session.get(StaffUser, user_id)
+    if account is None:
+        abort(404)
+    form = ResetForm(account)
     if form.validate_on_submit():
         def new_password(user: StaffUser) -> None:
             user.password_hash = hash_password(form.password.data)
@@ -129,7 +182,8 @@ def reset(user_id: int):
             user.session_version += 1
         _change(user_id, "user_password_reset", new_password)
     else:
-        flash(" ".join(form.password.errors) or "The password was not accepted.", "error")
+        flash(f"The password of {account.email} is unchanged. "
+              + (" ".join(form.password.errors) or "The new one was not accepted."), "error")
     return redirect(url_for("staff.users"))
 
 
@@ -166,8 +220,6 @@ def audit_log():
 @with_appcontext
 def create_user_command(email: str, roles: tuple[str, ...], password_stdin: bool) -> None:
     """Create a staff account (roles are not hierarchical: give each one it needs)."""
-    from intake.staff.auth import password_problem
-
     email = email.strip().lower()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")

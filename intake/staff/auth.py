@@ -9,8 +9,6 @@ import os
 import secrets
 from functools import cache
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerifyMismatchError
@@ -19,17 +17,20 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from intake import audit, staff
 from intake.extensions import limiter
 from intake.models import StaffUser, begin_write, db, utcnow
 from intake.staff import bp, public, roles_required, user_by_email
+from intake.staff.passwords import NewPassword
 
 #: argon2id at OWASP's minimum parameters (19 MiB, 2 passes, 1 lane).
 hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 GENERIC_FAILURE = ("That email and password do not match an account that can sign in. "
                    "Check them and try again, or ask an administrator.")
+#: Who a failed sign-in names when the email is no account's: never what was typed.
+UNKNOWN_ACCOUNT = "unknown account"
 
 
 def hash_password(password: str) -> str:
@@ -50,37 +51,6 @@ def password_matches(user: StaffUser | None, password: str) -> bool:
         return False
 
 
-@cache
-def common_passwords() -> frozenset[str]:
-    path = Path(__file__).resolve().parent.parent / "data" / "common_passwords.txt"
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return frozenset(line.strip() for line in lines if line.strip() and line[0] != "#")
-
-
-def password_problem(password: str, email: str = "") -> str | None:
-    """Why a new password is refused, or None (length, and not a common one)."""
-    config = current_app.config
-    low, high = config["PASSWORD_MIN_LENGTH"], config["PASSWORD_MAX_LENGTH"]
-    if not low <= len(password) <= high:
-        return f"Use between {low} and {high} characters."
-    lowered = password.lower()
-    if lowered in common_passwords() or (email and lowered == email.lower()):
-        return "That password is too common. Choose a longer, less predictable one."
-    if len(set(password)) < 4:
-        return "That password repeats too few characters. Choose a less predictable one."
-    return None
-
-
-class NewPassword:
-    """A WTForms validator for a new password."""
-
-    def __call__(self, form: FlaskForm, field: Any) -> None:
-        email = form.email.data if hasattr(form, "email") else current_user.email
-        problem = password_problem(field.data or "", email or "")
-        if problem:
-            raise ValidationError(problem)
-
-
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=128)])
@@ -91,12 +61,18 @@ class SetupForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), NewPassword()])
     confirm = PasswordField("Password again", validators=[EqualTo("password")])
 
+    def password_owner(self) -> str:
+        return self.email.data or ""
+
 
 class PasswordForm(FlaskForm):
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=128)])
     password = PasswordField("New password", validators=[DataRequired(), NewPassword()])
     confirm = PasswordField("New password again",
                             validators=[EqualTo("password", "The passwords differ.")])
+
+    def password_owner(self) -> str:
+        return current_user.email
 
 
 def no_accounts() -> bool:
@@ -127,12 +103,11 @@ def setup_token_matches(token: str) -> bool:
 
 
 def safe_next(target: str | None) -> str:
-    """Only ever a page of this site: no scheme, no host, no backslash tricks."""
-    if target:
-        parts = urlsplit(target)
-        if (not parts.scheme and not parts.netloc and target.startswith("/")
-                and not target.startswith("//") and "\\" not in target):
-            return target
+    """Only ever a page of this site: a path from its root, with nothing a browser drops or
+    turns into a slash (tab, CR, LF, backslash) and nothing a header cannot carry."""
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable()):
+        return target
     return url_for("staff.worklist")
 
 
@@ -172,8 +147,12 @@ def login():
             if len(user.failed_logins) >= current_app.config["LOCKOUT_FAILURES"]:
                 user.locked_until = moment + current_app.config["LOCKOUT_DURATION"]
                 audit.record("lockout", user.email, outcome="locked", who=user.email)
-        audit.record("login_failure", outcome="failure",
-                     detail={"locked": bool(locked)}, who=form.email.data[:254])
+        if user is None:
+            audit.record("login_failure", outcome="failure", who=UNKNOWN_ACCOUNT,
+                         detail={"locked": False, "typed_hmac": audit.fingerprint(form.email.data)})
+        else:
+            audit.record("login_failure", outcome="failure", who=user.email,
+                         detail={"locked": bool(locked)})
         db.session.commit()
         flash(GENERIC_FAILURE, "error")
     return render_template("staff/login.html", form=form)
@@ -200,6 +179,9 @@ def password():
     if form.validate_on_submit():
         if not password_matches(current_user, form.current.data):
             form.current.errors = ["That is not your current password."]
+        elif form.password.data == form.current.data:
+            form.password.errors = [
+                "This is the password you have now. Choose a new one that only you know."]
         else:
             begin_write()
             user = db.session.get(StaffUser, current_user.id)
