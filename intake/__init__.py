@@ -17,7 +17,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from intake import models, settings
 from intake.extensions import babel, csrf, limiter, mail, talisman
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = settings.ROOT
 
 CONTENT_SECURITY_POLICY = {
     "default-src": "'self'",
@@ -54,11 +54,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app = Flask(
         __name__,
         instance_path=settings.instance_path(),
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
+        template_folder=settings.shipped("templates"),
+        static_folder=settings.shipped("static"),
     )
     settings.load(app.config, app.instance_path, test_config)
     refuse_debug_in_production(app)
+    settings.check_catalogs(Path(app.root_path, app.config["BABEL_TRANSLATION_DIRECTORIES"]),
+                            app.config["LANGUAGES"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = models.read_secret_key(app)
 

@@ -101,6 +101,9 @@ SQLALCHEMY_ECHO = False
 SQLITE_BUSY_TIMEOUT: float = 5
 
 BABEL_DEFAULT_LOCALE = "en"
+#: Where the catalogs are, beside the package (each language's compiled .mo is checked at
+#: start-up).
+BABEL_TRANSLATION_DIRECTORIES = "translations"
 BABEL_DEFAULT_TIMEZONE = "UTC"
 LANGUAGES: tuple[str, ...] = ("en", "es")
 

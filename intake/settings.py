@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -23,7 +24,10 @@ from limits import parse as parse_limit
 
 from intake import config as defaults
 
-ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path(__file__).resolve().parent
+ROOT = PACKAGE.parent
+#: Run from a checkout (development, `pip install -e .`), not from an installed wheel.
+CHECKOUT = (ROOT / "setup.cfg").is_file()
 PREFIX = "INTAKE_"
 #: INTAKE_* environment variables that choose where settings are, not settings.
 NOT_SETTINGS = frozenset({"INSTANCE_PATH"})
@@ -66,8 +70,33 @@ class SettingsError(SystemExit):
 
 
 def instance_path() -> str:
-    """INTAKE_INSTANCE_PATH, else the checkout's instance/ folder."""
-    return os.environ.get(PREFIX + "INSTANCE_PATH") or str(ROOT / "instance")
+    """INTAKE_INSTANCE_PATH, else the checkout's instance/ folder (installed: Flask's
+    default, <prefix>/var/intake-instance)."""
+    default = ROOT / "instance" if CHECKOUT else Path(sys.prefix) / "var" / "intake-instance"
+    return os.environ.get(PREFIX + "INSTANCE_PATH") or str(default)
+
+
+def shipped(folder: str) -> str:
+    """The checkout's top-level templates/ or static/, else the copy a wheel carries."""
+    return str(ROOT / folder if CHECKOUT else PACKAGE / folder)
+
+
+def check_catalogs(translations: Path, languages: tuple[str, ...]) -> None:
+    """Every language but the first has a compiled catalog, in a checkout no older than
+    its .po: without it Flask-Babel would show that language's pages in English, silently.
+    (A wheel compiles its catalogs when it is built; installing sets no meaningful times.)"""
+    for language in languages[1:]:
+        po = translations / language / "LC_MESSAGES" / "messages.po"
+        mo = po.with_suffix(".mo")
+        if not mo.is_file():
+            problem = "is missing"
+        elif CHECKOUT and po.is_file() and mo.stat().st_mtime < po.stat().st_mtime:
+            problem = "is older than its .po"
+        else:
+            continue
+        raise SettingsError(f"The compiled catalog {mo} {problem}: compile it with "
+                            f"`pybabel compile -d {translations}` (`make run` and `make test` "
+                            f"do), or its {language} pages would be in English.")
 
 
 def declared_types() -> dict[str, Any]:
