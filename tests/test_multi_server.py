@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -30,7 +29,7 @@ from conftest import (
 from live import Client, Server
 from sqlalchemy import func, select
 
-from intake import ROOT, audit, create_app
+from intake import audit, create_app
 from intake.models import AuditEvent, db
 from intake.staff.auth import GENERIC_FAILURE
 
@@ -184,13 +183,10 @@ class Browser(Client):
 
 
 def app_server(root: Path) -> Server:
-    """One app server: its own copy of the application (so its own instance/ folder),
-    configured through the environment it shares with the others."""
-    shutil.copytree(ROOT / "intake", root / "intake",
-                    ignore=shutil.ignore_patterns("__pycache__"))
-    for folder in ("templates", "static", "migrations"):
-        (root / folder).symlink_to(ROOT / folder)
-    return Server({**os.environ, **SHARED, "PYTHONPATH": str(root)}, root / "gunicorn.log", root)
+    """One app server: its own instance/ folder, configured through the environment it
+    shares with the others."""
+    return Server({**os.environ, **SHARED, "INTAKE_INSTANCE_PATH": str(root / "instance")},
+                  root / "gunicorn.log", root)
 
 
 SHARED = {
