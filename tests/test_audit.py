@@ -201,7 +201,8 @@ def test_removing_the_alert_as_well_is_found(app, runner, head_store):
     append(app, 10)
     remove_newest(app, 3)
     append(app, 1)
-    assert newest_row(app).id == 9
+    with app.app_context():  # 7 kept, the alert, the event (ids differ: PostgreSQL's skip)
+        assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 9
     remove_newest(app, 2)
     append(app, 10)
     code, message = verify(runner)
