@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app intake
 DEBIAN_PACKAGES := chromium poppler-utils libreoffice-calc-nogui fonts-dejavu-core wrk sqlite3
 
-.PHONY: run test lint load bench clean-venv system-packages translations
+.PHONY: run test lint load bench clean-venv system-packages translations wheel
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ translations: $(VENV)/.installed
 	mkdir -p build
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o build/messages.pot .
 	$(BIN)/pybabel update -i build/messages.pot -d intake/translations --no-fuzzy-matching
+
+# The wheel to ship to a server, in build/dist/ beside its source archive: built from that
+# archive, so nothing a previous build left in build/ gets in; the catalogs compiled into it.
+wheel: $(VENV)/.installed-test
+	$(BIN)/python -m build --no-isolation --outdir build/dist .
 
 # axe-core, pinned in package-lock.json, is injected into pages by the accessibility tests.
 node_modules/.installed: package.json package-lock.json

@@ -32,6 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
+from intake import settings
+
 
 class Base(DeclarativeBase):
     pass
@@ -39,7 +41,7 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS = Path(settings.shipped("migrations"))
 
 #: The largest id a row can have (PostgreSQL's INTEGER): a larger one asked for is refused.
 MAX_ID = 2**31 - 1
