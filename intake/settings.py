@@ -77,7 +77,8 @@ def instance_path() -> str:
 
 
 def shipped(folder: str) -> str:
-    """The checkout's top-level templates/ or static/, else the copy a wheel carries."""
+    """A top-level folder of the checkout (templates, static, migrations), else the copy
+    a wheel carries inside the package."""
     return str(ROOT / folder if CHECKOUT else PACKAGE / folder)
 
 
