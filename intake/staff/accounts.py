@@ -102,8 +102,14 @@ def users():
 
 
 def _change(user_id: int, action: str, change: Callable[[StaffUser], str | None]) -> None:
-    """Change one account under the write lock; `change` may refuse, saying why."""
+    """Change one account under the write lock; `change` may refuse, saying why.
+
+    Every active account is locked first, in one order: the last-admin rule reads them
+    all, so two admins deactivating each other at once on PostgreSQL take turns.
+    """
     begin_write()
+    db.session.scalars(select(StaffUser).where(StaffUser.active).order_by(StaffUser.id)
+                       .with_for_update()).all()
     user = db.session.get(StaffUser, user_id, with_for_update=True)
     if user is None:
         abort(404)
