@@ -10,6 +10,7 @@ import pytest
 import textstat
 
 from intake import questionnaire as q
+from intake.questionnaire import flow
 
 GRADE_MAX = 8
 
@@ -97,8 +98,8 @@ def with_extra_item(monkeypatch: pytest.MonkeyPatch, item: q.Item) -> None:
     """The questionnaire with one more item on its last step."""
     last = q.STEPS[-1]
     steps = q.STEPS[:-1] + (dataclasses.replace(last, items=last.items + (item,)),)
-    monkeypatch.setattr(q, "STEPS", steps)
-    monkeypatch.setattr(q, "STEP_BY_SLUG", {s.slug: s for s in steps})
+    monkeypatch.setattr(flow, "STEPS", steps)
+    monkeypatch.setattr(flow, "STEP_BY_SLUG", {s.slug: s for s in steps})
 
 
 def test_the_estimate_is_a_sane_range():

@@ -1,0 +1,201 @@
+"""The questionnaire's vocabulary: items, steps, choices and the shown-when conditions.
+
+Patient-facing strings are marked with ``N_`` for the translation catalog and translated
+where they are shown, so the definition stays pure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+def N_(text: str) -> str:
+    """Mark a string for the translation catalog; it is translated where it is shown."""
+    return text
+
+
+# --- shown-when conditions --------------------------------------------------------
+# Each condition is false when the item it reads is unanswered (spec §1).
+
+
+@dataclass(frozen=True)
+class Equals:
+    item: str
+    value: str
+
+    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
+        return answers.get(self.item) == self.value
+
+    def items(self) -> tuple[str, ...]:
+        return (self.item,)
+
+    def __str__(self) -> str:
+        return f"{self.item} = {self.value}"
+
+
+@dataclass(frozen=True)
+class NotEquals:
+    item: str
+    value: str
+
+    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
+        answer = answers.get(self.item)
+        return answer is not None and answer != self.value
+
+    def items(self) -> tuple[str, ...]:
+        return (self.item,)
+
+    def __str__(self) -> str:
+        return f"{self.item} != {self.value}"
+
+
+@dataclass(frozen=True)
+class Ticked:
+    """A code is among the answers of a multi item."""
+
+    code: str
+    item: str
+
+    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
+        return self.code in (answers.get(self.item) or ())
+
+    def items(self) -> tuple[str, ...]:
+        return (self.item,)
+
+    def __str__(self) -> str:
+        return f"{self.code} in {self.item}"
+
+
+@dataclass(frozen=True)
+class OneOf:
+    item: str
+    values: tuple[str, ...]
+
+    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
+        return answers.get(self.item) in self.values
+
+    def items(self) -> tuple[str, ...]:
+        return (self.item,)
+
+    def __str__(self) -> str:
+        return f"{self.item} in [{', '.join(self.values)}]"
+
+
+@dataclass(frozen=True)
+class AgeAtMost:
+    years: int
+
+    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
+        return age is not None and age <= self.years
+
+    def items(self) -> tuple[str, ...]:
+        return ("dob",)
+
+    def __str__(self) -> str:
+        return f"age <= {self.years}"
+
+
+@dataclass(frozen=True)
+class AnyAtLeast:
+    item_ids: tuple[str, ...]
+    threshold: int
+
+    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
+        return any(
+            isinstance(answers.get(i), (int, float)) and not isinstance(answers[i], bool)
+            and answers[i] >= self.threshold
+            for i in self.item_ids
+        )
+
+    def items(self) -> tuple[str, ...]:
+        return self.item_ids
+
+    def __str__(self) -> str:
+        return f"any of {self.item_ids[0]}..{self.item_ids[-1]} >= {self.threshold}"
+
+
+@dataclass(frozen=True)
+class All:
+    conditions: tuple
+
+    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
+        return all(c.holds(answers, age) for c in self.conditions)
+
+    def items(self) -> tuple[str, ...]:
+        return tuple(i for c in self.conditions for i in c.items())
+
+    def __str__(self) -> str:
+        return " and ".join(str(c) for c in self.conditions)
+
+
+# --- items and steps --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Choice:
+    code: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    type: str  # accept yn ynu single multi scale0_10 scale0_3 number date month text text_multiline
+    label: str
+    choices: tuple[Choice, ...] = ()
+    hint: str = ""
+    required: bool = False
+    max_length: int | None = None
+    max_lines: int | None = None
+    minimum: float | None = None
+    maximum: float | str | None = None
+    whole: bool = False
+    shown_when: Any = None
+    #: Plain words that introduce a follow-up when it is rendered before it applies.
+    follow_up: str = ""
+    #: Text shown before this item: an instrument's stem or instructions.
+    preamble: str = ""
+    instrument: str | None = None
+    #: A clinic policy that, switched off, shows this item without its condition.
+    skip_policy: str | None = None
+    category: str | None = None  # Budapest symptom category
+    system: bool = False  # stored by the flow, never asked
+    autocomplete: str | None = None
+    #: Scale anchors: the labels of the lowest and highest answer.
+    anchors: tuple[str, str] | None = None
+    step: str = ""
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(c.code for c in self.choices)
+
+    def choice_label(self, code: str) -> str:
+        for choice in self.choices:
+            if choice.code == code:
+                return choice.label
+        return code
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    title: str
+    items: tuple[Item, ...]
+    intro: str = ""
+    shown_when: Any = None
+
+
+#: The instruments with a published, validated version in each language besides English.
+#: Every other instrument is shown in its English original there: a translation of our
+#: own would not be the validated instrument.
+PUBLISHED_TRANSLATIONS: dict[str, frozenset[str]] = {"es": frozenset({"phq9", "gad7"})}
+
+
+def shown_in_english(item: Item, language: str) -> bool:
+    """Whether a patient reading this language sees the item in English: every text of it
+    (question, hint, instructions, answers, scale ends, follow-up intro)."""
+    return (item.instrument is not None and language != "en"
+            and item.instrument not in PUBLISHED_TRANSLATIONS.get(language, frozenset()))
+
