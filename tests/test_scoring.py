@@ -79,6 +79,15 @@ def test_public_case_gives_its_expected_summary(case):
     assert summary(score_file(data)) == data["expected"]
 
 
+@pytest.mark.parametrize("case", CASES, ids=lambda p: p.stem)
+def test_public_case_scores_exactly_as_pinned(case):
+    """The score JSON of each public case, byte for byte as the rules gave it when pinned."""
+    pinned = json.loads((case.parent.parent / "case_scores.json").read_text(encoding="utf-8"))
+    output = score_file(json.loads(case.read_text(encoding="utf-8")))
+    assert json.dumps(output, ensure_ascii=False) == json.dumps(pinned[case.stem],
+                                                                ensure_ascii=False)
+
+
 def test_the_public_cases_are_present():
     assert len(CASES) >= 7
 
