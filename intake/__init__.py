@@ -14,8 +14,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake import models, settings
+from intake import audit, bench, models, patient, settings, staff
 from intake.extensions import babel, csrf, limiter, mail, talisman
+from intake.reports import commands
 
 ROOT = settings.ROOT
 
@@ -82,15 +83,11 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     )
     logging.basicConfig(level=logging.INFO)
 
-    from intake import audit, patient, reports, staff
-
     app.register_blueprint(patient.bp)
     staff.init_app(app)
-    reports.init_app(app)
+    commands.init_app(app)
     audit.init_app(app)
     if app.config["BENCHMARK_ROUTES"]:  # bare baselines for `make bench`; never in production
-        from intake import bench
-
         bench.init_app(app)
 
     @app.after_request

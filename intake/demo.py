@@ -19,10 +19,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, insert, select
 
 from intake import questionnaire as q
-from intake import scoring
+from intake import scoring, workflow
 from intake.models import (
     REFERENCE_ALPHABET,
-    ROUTING_RANK,
     Submission,
     db,
     name_key,
@@ -186,7 +185,8 @@ def rows(count: int, first_number: int, policy: scoring.Policy, zone: ZoneInfo,
             "updated_at": submitted_at, "submitted_at": submitted_at,
             "urgent": "phq9_9_endorsed" in answers, "resume_failures": 0, "score": score,
             "rules_version": score["rules_version"], "routing": score["routing"],
-            "score_history": [], "is_demo": True, "queue_rank": ROUTING_RANK[score["routing"]],
+            "score_history": [], "is_demo": True,
+            "queue_rank": workflow.ROUTING_RANK[score["routing"]],
             "first_name_key": name_key(FIRST_NAME), "last_name_key": name_key(last_name),
         }
 

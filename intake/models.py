@@ -154,7 +154,6 @@ class ResumeLink(db.Model):
     submission: Mapped[Submission] = relationship(back_populates="resume_links")
 
 
-ROUTING_RANK = {"URGENT": 0, "HOLD": 1, "REVIEW-FLAGS": 2, "REVIEW-NO-FLAGS": 3}
 
 
 def name_key(name: str | None) -> str | None:
@@ -297,13 +296,7 @@ def _sqlite_setup(engine: Engine, busy_timeout: int) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def database_url(app: Flask) -> str:
-    url = os.environ.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
-    return url or f"sqlite:///{Path(app.instance_path) / 'intake.sqlite'}"
-
-
 def init_app(app: Flask) -> None:
-    app.config["SQLALCHEMY_DATABASE_URI"] = database_url(app)
     options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
     # A failed statement's message (logged with the error) never carries the answers sent.
     options.setdefault("hide_parameters", True)

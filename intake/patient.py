@@ -7,12 +7,10 @@ import hashlib
 import hmac
 import ipaddress
 import math
-import re
 import secrets
 import time
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton
 from flask import (
@@ -31,16 +29,14 @@ from flask_limiter.util import get_remote_address
 from flask_mail import Message
 from flask_wtf.csrf import CSRFError
 from limits import parse as parse_limit
-from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from intake import bodymap, forms, scoring
+from intake import bodymap, clinic, forms, scoring, workflow
 from intake import questionnaire as q
 from intake.extensions import limiter
 from intake.models import (
-    ROUTING_RANK,
     ResumeLink,
     Submission,
     begin_write,
@@ -48,7 +44,6 @@ from intake.models import (
     db,
     utcnow,
 )
-from intake.reports import policy_from_config
 
 bp = Blueprint("patient", __name__)
 
@@ -62,38 +57,12 @@ RESUME_LINKS_KEPT = 10
 # --- helpers ----------------------------------------------------------------------
 
 
-def clinic_now() -> dt.datetime:
-    return dt.datetime.now(ZoneInfo(current_app.config["CLINIC_TIMEZONE"]))
-
-
-def clinic_today() -> dt.date:
-    """The reference date of a draft: today in the clinic's time zone."""
-    return clinic_now().date()
-
-
 def switched_off() -> frozenset[str]:
-    return policy_from_config(current_app.config).switched_off
+    return clinic.policy().switched_off
 
 
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def copy_text(key: str, **values: Any) -> Markup:
-    """Clinic copy in the patient's language (English when not translated), as HTML.
-
-    The copy is clinic configuration, never patient text; it is escaped and then only
-    ``**bold**`` is turned into <strong>.
-    """
-    texts = current_app.config["PATIENT_COPY"][key]
-    text = texts.get(str(get_locale())) or texts["en"]
-    config = current_app.config
-    text = text.format(
-        clinic_name=config["CLINIC_NAME"], clinic_phone=config["CLINIC_PHONE"],
-        crisis_line=config["CRISIS_LINE"], emergency_number=config["EMERGENCY_NUMBER"], **values,
-    )
-    bold = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", str(escape(text)))
-    return Markup(bold)  # noqa: S704  # nosec B704 # escaped clinic copy, never patient text
 
 
 def forget_session() -> None:
@@ -128,7 +97,7 @@ def current_draft(lock: bool = False) -> Submission | None:
     if draft is None or not draft.holds_session(session.get("nonce")):
         return None
     if draft.submitted_at is not None:
-        over = clinic_now() - draft.submitted_at > SENT_GRACE
+        over = clinic.now() - draft.submitted_at > SENT_GRACE
     else:
         over = utcnow() - draft.updated_at > current_app.config["PATIENT_IDLE_TIMEOUT"]
     return None if over else draft
@@ -294,7 +263,7 @@ def database_busy(error: OperationalError):
 @bp.get("/")
 def landing():
     shortest, longest = q.minutes_to_answer(switched_off())
-    return render_template("patient/landing.html", copy=copy_text,
+    return render_template("patient/landing.html", copy=clinic.copy_text,
                            shortest=shortest, longest=longest)
 
 
@@ -313,7 +282,7 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
     the lock (``locked``).
     """
     step = q.STEP_BY_SLUG.get(slug) or abort(404)
-    today = clinic_today()
+    today = clinic.today()
     posting = request.method == "POST"
     if posting and save and locked:
         begin_write()
@@ -361,7 +330,7 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
     number = [s.slug for s in shown].index(slug) + 1 if slug in [s.slug for s in shown] else 1
     return render_template(
         "patient/step.html", step=step, form=form, number=number, total=len(shown),
-        draft=draft, notice=notice, copy=copy_text,
+        draft=draft, notice=notice, copy=clinic.copy_text,
         can_finish_later=bool(draft and "about" in draft.completed_steps),
         saved_at=session.pop("saved_at", None), back=neighbour(slug, answers, today, -1),
     ), status
@@ -390,15 +359,13 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     draft.completed_steps = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
     draft.language = str(get_locale())
     draft.updated_at = utcnow()
-    newly_urgent = "phq9_9_endorsed" in draft.answers and not draft.urgent
-    if newly_urgent:
-        draft.urgent, draft.queue_rank = True, ROUTING_RANK["URGENT"]
+    newly_urgent = "phq9_9_endorsed" in draft.answers and workflow.mark_urgent(draft)
     reference = draft.reference
     destination = saved_destination(step, draft, today, crisis, new_link)
     db.session.commit()
     if newly_urgent:
         notify_urgent(reference)
-    session["saved_at"] = clinic_now().strftime("%H:%M")
+    session["saved_at"] = clinic.now().strftime("%H:%M")
     return redirect(destination)
 
 
@@ -424,8 +391,8 @@ def support():
     draft = current_draft()
     if draft is None or draft.submitted_at is not None:
         return redirect(url_for("patient.landing"))
-    return render_template("patient/support.html", copy=copy_text,
-                           next=next_url("mood", draft, clinic_today()))
+    return render_template("patient/support.html", copy=clinic.copy_text,
+                           next=next_url("mood", draft, clinic.today()))
 
 
 def resume_url(token: str) -> str:
@@ -476,7 +443,7 @@ def link():
     url, expires = new_resume_link(draft)
     email = draft.answers.get("email")
     send = request.method == "POST" and bool(request.form.get("send") and email and mail_ready())
-    following = first_unfinished(draft, clinic_today())
+    following = first_unfinished(draft, clinic.today())
     db.session.commit()
     if send:
         send_link(email, url, expires)
@@ -488,8 +455,7 @@ def link():
 
 def local_date(moment: dt.datetime) -> str:
     """The clinic's date of a moment, written in the patient's language."""
-    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
-    return format_date(moment.astimezone(zone).date(), "long")
+    return format_date(clinic.day_of(moment), "long")
 
 
 def send_link(address: str, url: str, expires: dt.datetime) -> None:
@@ -523,7 +489,7 @@ def finish_later():
 
 @bp.route("/intake/review", methods=["GET", "POST"])
 def review():
-    today = clinic_today()
+    today = clinic.today()
     posting = request.method == "POST"
     if posting:
         begin_write()
@@ -537,7 +503,7 @@ def review():
         return redirect(first_unfinished(draft, today))
     if posting:
         return submit(draft, today)
-    policy = policy_from_config(current_app.config)
+    policy = clinic.policy()
     missing = scoring.unanswered_safety(draft.answers, today, policy)
     return render_template(
         "patient/review.html", sections=review_sections(draft.answers, today),
@@ -568,26 +534,16 @@ def safety_link(item_id: str) -> tuple[str, str]:
 
 def submit(draft: Submission, today: dt.date):
     """Submit once: the row is locked, so a second click finds it already submitted."""
-    policy = policy_from_config(current_app.config)
-    answers = q.drop_hidden(draft.answers, today, policy.switched_off)
-    result = scoring.score(answers, today, policy)
-    draft.answers = answers
-    draft.score = result
-    draft.rules_version = result["rules_version"]
-    draft.routing = result["routing"]
-    draft.queue_rank = ROUTING_RANK[draft.routing]
-    draft.submitted_at = clinic_now().astimezone(dt.UTC)
-    # Staff may have marked an urgent draft contacted (it stays so) or closed it (the
-    # patient came back: it is new again).
-    if draft.status in ("draft", "closed"):
-        draft.status = "new"
-    draft.updated_at = draft.submitted_at
+    policy = clinic.policy()
+    draft.answers = q.drop_hidden(draft.answers, today, policy.switched_off)
+    workflow.submit(draft, scoring.score(draft.answers, today, policy),
+                    clinic.now().astimezone(dt.UTC))
     db.session.commit()
     return finish_submission(draft)
 
 
 def finish_submission(draft: Submission):
-    adult = (q.age_from(draft.answers, clinic_today()) or q.ADULT_AGE) >= q.ADULT_AGE
+    adult = (q.age_from(draft.answers, clinic.today()) or q.ADULT_AGE) >= q.ADULT_AGE
     forget_session()
     session["done"] = draft.reference
     session["adult"] = adult
@@ -599,14 +555,14 @@ def done():
     reference = session.get("done")
     if reference is None:
         return redirect(url_for("patient.landing"))
-    return render_template("patient/done.html", copy=copy_text, reference=reference)
+    return render_template("patient/done.html", copy=clinic.copy_text, reference=reference)
 
 
 @bp.get("/intake/adults-only")
 def adults_only():
     if session.get("done") is None:
         return redirect(url_for("patient.landing"))
-    return render_template("patient/adults_only.html", copy=copy_text)
+    return render_template("patient/adults_only.html", copy=clinic.copy_text)
 
 
 @bp.post("/lang")
@@ -663,14 +619,14 @@ def resume(token: str):
         or draft.resume_failures >= limit
     ):
         abort(404)
-    form = forms.ResumeForm(reference=clinic_today())
+    form = forms.ResumeForm(reference=clinic.today())
     if posting and form.validate_on_submit():
         if form.dob.answer == draft.answers.get("dob"):
             draft.resume_failures = 0
             draft.updated_at = utcnow()  # the new session's idle time counts from here
             forget_session()
             hold_session(draft)
-            destination = first_unfinished(draft, clinic_today())
+            destination = first_unfinished(draft, clinic.today())
             db.session.commit()
             return redirect(destination)
         draft.resume_failures += 1

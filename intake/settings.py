@@ -156,12 +156,20 @@ def load(config: Config, instance: str, test_config: Mapping[str, Any] | None,
     else:
         overrides, sources = test_config, {name: name for name in test_config}
     config.update(overrides)
+    config["SQLALCHEMY_DATABASE_URI"] = database_url(config, instance, environ)
     for name, expected in declared_types().items():
         config[name] = coerce(config[name], expected, sources.get(name, name))
     for name, follow in DERIVED.items():
         config[name] = (coerce(overrides[name], DERIVED_TYPES[name], sources[name])
                         if name in overrides else follow(config))
     check_values(config)
+
+
+def database_url(config: Mapping[str, Any], instance: str, environ: Mapping[str, str]) -> str:
+    """DATABASE_URL (contract.md) wins, also over a test's database, so the suite can run
+    on PostgreSQL; then SQLALCHEMY_DATABASE_URI; else a SQLite file in the instance folder."""
+    url = environ.get("DATABASE_URL") or config.get("SQLALCHEMY_DATABASE_URI")
+    return url or f"sqlite:///{Path(instance) / 'intake.sqlite'}"
 
 
 def check_values(config: Mapping[str, Any]) -> None:

@@ -17,7 +17,7 @@ from flask_migrate import upgrade
 from payloads import PDF_PAYLOADS, XSS_PAYLOADS  # noqa: F401 - tests import them from here
 from sqlalchemy import select, text
 
-from intake import create_app, patient
+from intake import clinic, create_app
 from intake import questionnaire as q
 from intake.models import MIGRATIONS, Submission, db
 
@@ -80,7 +80,7 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     def set_day(day: dt.date | str) -> None:
         day = dt.date.fromisoformat(day) if isinstance(day, str) else day
         moment = dt.datetime.combine(day, dt.time(10, 0), CLINIC_ZONE)
-        monkeypatch.setattr(patient, "clinic_now", lambda: moment)
+        monkeypatch.setattr(clinic, "now", lambda: moment)
 
     return set_day
 

@@ -23,10 +23,9 @@ from fhir.resources.R4B.questionnaire import Questionnaire
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, select, update
 
+from intake import clinic, scoring
 from intake import questionnaire as q
-from intake import scoring
 from intake.models import AuditEvent, Submission, SubmissionEvent, db, utcnow
-from intake.reports import submitted_on
 from intake.reports.export import Export, ExportFilter, neutralise
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -540,7 +539,7 @@ def test_demo_data_is_fictional_scored_and_spread_over_sixty_days(app, runner):
         assert submission.last_name_key == submission.answers["last_name"].lower()
         assert now - dt.timedelta(days=60) <= submission.submitted_at <= now
         assert submission.score == scoring.score(submission.answers,
-                                                 submitted_on(submission, zone))
+                                                 clinic.day_of(submission.submitted_at, zone))
         assert submission.queue_rank == ("URGENT", "HOLD", "REVIEW-FLAGS",
                                          "REVIEW-NO-FLAGS").index(submission.routing)
     assert audit_rows(app, "demo_data")[-1].detail == {"count": 300}

@@ -12,8 +12,8 @@ from conftest import CASES, csrf_token, load_case, step_posts, stored
 from markupsafe import escape
 from sqlalchemy import select, update
 
+from intake import clinic, scoring
 from intake import questionnaire as q
-from intake import scoring
 from intake.models import ResumeLink, Submission, db
 
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
@@ -522,7 +522,7 @@ def test_a_busy_database_answers_503_and_keeps_the_page(tmp_path, monkeypatch):
 
     from conftest import Patient, _reset_database
 
-    from intake import create_app, patient
+    from intake import create_app
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     path = tmp_path / "busy.sqlite"
@@ -531,7 +531,7 @@ def test_a_busy_database_answers_503_and_keeps_the_page(tmp_path, monkeypatch):
                       "SQLITE_BUSY_TIMEOUT": 0.2})
     with app.app_context():
         _reset_database()
-    monkeypatch.setattr(patient, "clinic_now", lambda: dt.datetime(2025, 6, 1, 10, tzinfo=dt.UTC))
+    monkeypatch.setattr(clinic, "now", lambda: dt.datetime(2025, 6, 1, 10, tzinfo=dt.UTC))
     visitor = Patient(app.test_client())
     visitor.save_step("consent", P01["answers"])
     holder = sqlite3.connect(path, isolation_level=None)

@@ -11,7 +11,7 @@ from conftest import Patient, csrf_token, step_posts, stored
 from sqlalchemy import select
 from test_patient import P01, dob_parts, last_saved, link_from, page_text, start_draft
 
-from intake import patient
+from intake import clinic, patient
 from intake import questionnaire as q
 from intake.models import ResumeLink, db
 
@@ -78,8 +78,8 @@ def test_a_sent_draft_shows_the_sender_its_confirmation_for_a_minute_then_nothin
     assert second.location == "/intake/done"
     assert stored(app).reference in page_text(copy.get("/intake/done"))
     # ... but a minute later the cookie opens nothing.
-    sent_at = patient.clinic_now()
-    monkeypatch.setattr(patient, "clinic_now", lambda: sent_at + dt.timedelta(seconds=61))
+    sent_at = clinic.now()
+    monkeypatch.setattr(clinic, "now", lambda: sent_at + dt.timedelta(seconds=61))
     assert later.client.post("/intake/review", data={"csrf_token": token}).location == "/"
     assert later.get("/intake/step/logistics").location == "/"
 

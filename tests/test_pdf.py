@@ -17,13 +17,13 @@ from PIL import Image
 from pypdf import PdfReader
 
 from intake import bodymap, scoring
+from intake.clinic import policy as policy_from_config
 from intake.questionnaire import (
     QUESTIONNAIRE_VERSION,
     STEPS,
     clean_answers,
     item_shown,
 )
-from intake.reports import policy_from_config
 from intake.reports.pdf import FontMissing, find_fonts, render_pdf, text
 from intake.reports.summary import DISCLAIMER, TRIAL_MATCH, StaffAction, build_summary
 

@@ -11,7 +11,7 @@ from flask import abort
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from intake import patient
+from intake import clinic
 from intake.models import AuditEvent, db
 from intake.staff import work
 
@@ -146,8 +146,8 @@ PATIENT_ERRORS = {
     413: lambda app, client, mp: client.post("/intake/step/consent",
                                              data={"x": "x" * (2 * 1024 * 1024)}),
     429: lambda app, client, mp: forced(app, client, 429),
-    500: lambda app, client, mp: (mp.setattr(patient, "copy_text", broken), client.get("/"))[1],
-    503: lambda app, client, mp: (mp.setattr(patient, "copy_text", busy), client.get("/"))[1],
+    500: lambda app, client, mp: (mp.setattr(clinic, "copy_text", broken), client.get("/"))[1],
+    503: lambda app, client, mp: (mp.setattr(clinic, "copy_text", busy), client.get("/"))[1],
 }
 
 
@@ -254,7 +254,7 @@ def test_debug_still_works_in_development(tmp_path, monkeypatch):
 
 def test_the_error_reference_finds_the_traceback_in_the_log(app, client, monkeypatch, caplog):
     app.config["PROPAGATE_EXCEPTIONS"] = False
-    monkeypatch.setattr(patient, "copy_text", broken)
+    monkeypatch.setattr(clinic, "copy_text", broken)
     page = client.get("/").get_data(as_text=True)
     error_id = re.search(r"Error reference: (\w+)", page).group(1)
     logged = [r for r in caplog.records if error_id in r.getMessage()]

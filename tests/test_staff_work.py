@@ -16,7 +16,6 @@ from sqlalchemy import event, select
 
 from intake import scoring
 from intake.models import (
-    ROUTING_RANK,
     AuditEvent,
     Submission,
     SubmissionEvent,
@@ -25,6 +24,7 @@ from intake.models import (
 )
 from intake.questionnaire import QUESTIONNAIRE_VERSION, clean_answers
 from intake.staff import work
+from intake.workflow import ROUTING_RANK
 
 ROOT = Path(__file__).resolve().parent.parent
 CASE = {path.stem: load_case(path) for path in CASES}

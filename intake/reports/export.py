@@ -29,7 +29,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import Select, and_, delete, exists, not_, select
 
-from intake import audit, demo, scoring
+from intake import audit, clinic, demo, scoring
 from intake.models import Submission, SubmissionEvent, begin_write, db, utcnow
 from intake.questionnaire import (
     ADULT_AGE,
@@ -47,10 +47,10 @@ from intake.questionnaire import (
     Ticked,
     condition,
 )
-from intake.reports import policy_from_config, submission_pdf, submitted_on
+from intake.reports import submission_pdf
+from intake.workflow import ROUTINGS, STATUSES
 
 FORMATS = ("excel-csv", "csv", "xlsx", "fhir", "fhir-questionnaire", "dictionary", "pdf-zip")
-STATUSES = ("draft", "new", "contacted", "reviewed", "cleared_to_schedule", "closed")
 CHUNK = 64 * 1024
 #: Submissions loaded at a time: each holds its answers and score, some 40 KiB in memory.
 BATCH = 250
@@ -150,7 +150,8 @@ def _columns() -> tuple[Column, ...]:
                _attribute("questionnaire_version")),
         Column("rules_version", "text", "The rule set of the current score",
                _attribute("rules_version")),
-        Column("routing", "text", "URGENT, HOLD, REVIEW-FLAGS or REVIEW-NO-FLAGS",
+        Column("routing", "text", ", ".join(r.code for r in ROUTINGS[:-1]) + " or "
+               + ROUTINGS[-1].code,
                _attribute("routing")),
         Column("flag_codes", "codes", "The flags raised, urgent first (;-joined)",
                lambda record: [f["code"] for f in record.score.get("flags", [])]),
@@ -268,7 +269,7 @@ class Export:
 
     @property
     def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.config["CLINIC_TIMEZONE"])
+        return clinic.zone(self.config["CLINIC_TIMEZONE"])
 
     @property
     def base_url(self) -> str:
@@ -276,7 +277,7 @@ class Export:
 
     @property
     def switched_off(self) -> frozenset[str]:
-        return policy_from_config(self.config).switched_off
+        return clinic.policy(self.config).switched_off
 
     def filename(self, today: dt.date) -> str:
         """A safe download name: the date and the format, never a patient's name."""
@@ -415,7 +416,7 @@ def write_pdf_zip(export: Export) -> Iterator[bytes]:
     timezone = export.config["CLINIC_TIMEZONE"]
     with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive:
         for submission in export.submissions():
-            day = submitted_on(submission, timezone)
+            day = clinic.day_of(submission.submitted_at, timezone)
             archive.writestr(f"intake_{submission.reference}_{day:%Y%m%d}.pdf",
                              submission_pdf(submission, export.config))
             yield pipe.take()
@@ -630,7 +631,7 @@ def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> d
 def questionnaire_resource(config: Mapping[str, Any]) -> dict[str, Any]:
     """The FHIR R4 Questionnaire generated from the definition: one group per step."""
     base = config["FHIR_BASE_URL"].rstrip("/")
-    switched_off = policy_from_config(config).switched_off
+    switched_off = clinic.policy(config).switched_off
     slugs = [step.slug for step in STEPS]
     adult_only = set(slugs[slugs.index(ADULT_ONLY_AFTER) + 1:])
     groups = []
@@ -740,7 +741,7 @@ def demo_data_command(count: int, seed: int | None) -> None:
             "INTAKE_ALLOW_DEMO_DATA=1 to allow it, never on a clinic's real database.")
     # The audit row first: it opens the write transaction the rows then join.
     audit.record("demo_data", detail={"count": count})
-    demo.insert_demo(count, policy_from_config(config), ZoneInfo(config["CLINIC_TIMEZONE"]),
+    demo.insert_demo(count, clinic.policy(config), clinic.zone(config["CLINIC_TIMEZONE"]),
                      random.Random(seed))  # noqa: S311  # nosec B311 # fictional data, not a secret
     db.session.commit()
     click.echo(f"Added {count} demo submission(s).")

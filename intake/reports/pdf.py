@@ -32,6 +32,7 @@ from reportlab.platypus import (
 
 from intake import bodymap
 from intake.reports.summary import Fact, Summary
+from intake.workflow import ROUTING
 
 FONT = "DejaVuSans"
 FONT_BOLD = "DejaVuSans-Bold"
@@ -66,8 +67,6 @@ TIER_STYLE = {
     "hold": (colors.HexColor("#f0b541"), INK, colors.HexColor("#fff6e3")),
     "review": (colors.white, INK, colors.white),
 }
-ROUTING_TIER = {"URGENT": "urgent", "HOLD": "hold", "REVIEW-FLAGS": "review",
-                "REVIEW-NO-FLAGS": "review"}
 
 
 class FontMissing(RuntimeError):
@@ -182,7 +181,8 @@ class _Document:
         if summary.language_note:
             note = summary.language_note
             yield self.p(f"{note[0].upper()}{note[1:]}.", "title")
-        fill, ink, _ = TIER_STYLE[ROUTING_TIER.get(summary.routing, "review")]
+        routing_word = ROUTING.get(summary.routing)
+        fill, ink, _ = TIER_STYLE[routing_word.tier if routing_word else "review"]
         routing = ParagraphStyle("routing_ink", parent=self.s["routing"], textColor=ink)
         meaning = f" — {summary.routing_meaning}" if summary.routing_meaning else ""
         yield Table(

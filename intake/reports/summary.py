@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from intake import scoring
 from intake.questionnaire import ITEMS, Item, answer_label, item_shown, shown_steps
+from intake.workflow import ROUTING
 
 #: What an unanswered shown item reads as in the list of answers.
 UNANSWERED = "—"
@@ -32,17 +33,6 @@ COUNTERS = ("supportive", "not_assessed")
 #: Indicators the header already shows.
 IN_HEADER = ("age",)
 
-ROUTING_MEANING = {
-    "URGENT": "contact the patient the same day",
-    "HOLD": "do not schedule until a physician records an override for each hold",
-    "REVIEW-FLAGS": "a physician reviews the flags below",
-    "REVIEW-NO-FLAGS": "no flags raised; a physician reviews the answers",
-}
-TIER_MEANING = {
-    "urgent": "contact the patient the same day",
-    "hold": "do not schedule until a physician records an override",
-    "review": "the physician decides",
-}
 INSTRUMENT_NAMES = {
     "phq9": "PHQ-9",
     "gad7": "GAD-7",
@@ -280,7 +270,7 @@ def build_summary(
         submitted_at=submitted,
         language_note="Answered in Spanish" if language == "es" else "",
         routing=score["routing"],
-        routing_meaning=ROUTING_MEANING.get(score["routing"], ""),
+        routing_meaning=ROUTING[score["routing"]].meaning if score["routing"] in ROUTING else "",
         disclaimer=DISCLAIMER,
         flags=tuple(_flag_line(flag, score) for flag in score["flags"]),
         info=tuple(_info(code) for code in score["info"]),

@@ -1,143 +1,20 @@
-"""Blueprint "staff": every route states its roles, or is explicitly public (deny by default).
+"""Blueprint "staff": accounts, sign-in, the worklist, one submission, exports.
 
-Sessions end on the server: 15 minutes idle, 12 hours in all, and at once on logout,
-password change or deactivation (the login id carries a session version).
+The blueprint and its access rules live in ``access``; each module below adds its routes.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
+from flask import Flask
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    redirect,
-    render_template,
-    request,
-    session,
-    url_for,
-)
-from flask_login import current_user, logout_user
-from sqlalchemy import select
-
-from intake import audit
 from intake.extensions import login_manager
-from intake.models import StaffUser, db
-
-bp = Blueprint("staff", __name__, url_prefix="/staff")
-ROLES = ("staff", "physician", "admin")
+from intake.staff import accounts, auth, exports, submissions, work  # noqa: F401  (routes on bp)
+from intake.staff.access import bp
 
 
-def now() -> float:
-    """The clock staff sessions are timed by (tests replace it)."""
-    return time.time()
-
-
-def roles_required(*roles: str) -> Callable:
-    """Allow a view to signed-in users holding any of these roles (roles are not ranked)."""
-
-    def decorate(view: Callable) -> Callable:
-        @wraps(view)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
-            if not current_user.is_authenticated:
-                return _unauthenticated()
-            if not current_user.has_role(*roles):
-                audit.log("denied", request.path, outcome="denied")
-                abort(403)
-            return view(*args, **kwargs)
-
-        guarded.roles = roles
-        return guarded
-
-    return decorate
-
-
-def public(view: Callable) -> Callable:
-    """Mark a staff view as open to anyone (the sign-in and set-up pages)."""
-    view.public = True
-    return view
-
-
-def _unauthenticated() -> Any:
-    if request.accept_mimetypes.accept_html and request.method == "GET":
-        return redirect(url_for("staff.login", next=request.full_path.rstrip("?")))
-    abort(401)
-
-
-@login_manager.user_loader
-def load_user(login_id: str) -> StaffUser | None:
-    """The user of this session, if the session's version is still the current one."""
-    user_id, _, version = login_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(StaffUser, int(user_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
-
-
-@bp.before_request
-def staff_session() -> Any:
-    """Deny by default; end revoked, idle and too-old sessions on the server."""
-    view = current_app.view_functions.get(request.endpoint)
-    if view is None or not (getattr(view, "roles", None) or getattr(view, "public", False)):
-        abort(403)
-    if "_user_id" in session and not current_user.is_authenticated:
-        session.clear()
-        return signed_out("revoked", status=401)
-    if not current_user.is_authenticated:
-        return None
-    moment = now()
-    config = current_app.config
-    idle = moment - session.get("staff_seen", moment)
-    age = moment - session.get("staff_since", moment)
-    if idle > config["STAFF_IDLE_TIMEOUT"].total_seconds():
-        return end_session("idle")
-    if age > config["STAFF_ABSOLUTE_TIMEOUT"].total_seconds():
-        return end_session("absolute")
-    session["staff_seen"] = moment
-    if current_user.must_change_password and request.endpoint not in (
-        "staff.password", "staff.logout", "static",
-    ):
-        return redirect(url_for("staff.password"))
-    return None
-
-
-def end_session(reason: str) -> Any:
-    """Time a session out: logged, the user signed out, a friendly page."""
-    audit.log("timeout", detail={"reason": reason})
-    logout_user()
-    session.clear()
-    return signed_out(reason, status=401)
-
-
-def signed_out(reason: str, status: int = 200) -> Any:
-    return render_template("staff/signed_out.html", reason=reason), status
-
-
-@bp.app_context_processor
-def staff_helpers() -> dict[str, Any]:
-    return {"idle_minutes": int(
-        current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds() // 60)}
-
-
-def user_by_email(email: str) -> StaffUser | None:
-    return db.session.scalar(select(StaffUser).where(StaffUser.email == email.strip().lower()))
-
-
-def utc(moment: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(moment, dt.UTC)
-
-
-def init_app(app: Any) -> None:
+def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = None  # the session version does this job
-    from intake.staff import accounts, auth, exports, submissions, work  # noqa: F401  (routes on bp)
 
     app.register_blueprint(bp)
     accounts.init_app(app)

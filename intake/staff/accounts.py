@@ -27,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake import audit
 from intake.models import MAX_ID, AuditEvent, StaffUser, begin_write, db
-from intake.staff import ROLES, bp, roles_required, user_by_email
+from intake.staff.access import ROLES, bp, roles_required, user_by_email
 from intake.staff.auth import hash_password, new_setup_token, no_accounts
 from intake.staff.passwords import NewPassword, password_problem
 

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from intake import audit, staff
+from intake import audit, clinic
 from intake.extensions import limiter
 from intake.models import StaffUser, begin_write, db, utcnow
-from intake.staff import bp, public, roles_required, user_by_email
+from intake.staff.access import bp, public, roles_required, user_by_email
 from intake.staff.passwords import NewPassword
 
 #: argon2id at OWASP's minimum parameters (19 MiB, 2 passes, 1 lane).
@@ -115,7 +115,7 @@ def start_session(user: StaffUser) -> None:
     """A new session at sign-in: nothing from before it survives."""
     session.clear()
     login_user(user)
-    session["staff_since"] = session["staff_seen"] = staff.now()
+    session["staff_since"] = session["staff_seen"] = clinic.now().timestamp()
 
 
 def _recent_failures(user: StaffUser, moment: dt.datetime) -> list[str]:

@@ -12,8 +12,8 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 
 from intake.models import utcnow
 from intake.reports.export import DATES_REVERSED, NO_DRAFT_PDFS, Export, ExportFilter
-from intake.staff import bp, roles_required
-from intake.staff.submissions import STATUS_LABELS
+from intake.staff.access import bp, roles_required
+from intake.workflow import STATUS_LABELS
 
 FORMAT_CHOICES = [
     SelectChoice("excel-csv", "Spreadsheet CSV (Excel, LibreOffice): a cell that could start a "

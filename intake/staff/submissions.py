@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flask import abort, current_app, flash, make_response, redirect, render_template, url_for
@@ -18,18 +17,21 @@ from sqlalchemy import or_, select
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
-from intake import audit, bodymap, forms, patient, scoring
+from intake import audit, bodymap, clinic, forms, scoring
 from intake import questionnaire as q
 from intake.models import Submission, SubmissionEvent, begin_write, db
-from intake.reports import (
-    STATUS_LABELS,
-    policy_from_config,
-    submission_pdf,
-    submission_summary,
-    submitted_on,
-)
+from intake.reports import submission_pdf, submission_summary
 from intake.reports.summary import Summary, local_time
-from intake.staff import bp, roles_required
+from intake.staff.access import bp, roles_required
+from intake.workflow import (
+    STATUS_LABELS,
+    TRANSITION,
+    TRANSITIONS,
+    Transition,
+    hold_flags,
+    holds_pending,
+    overridden,
+)
 
 NOTE_MAX = 2000
 #: Control characters other than TAB and LF (a note's CR LF is made LF first).
@@ -39,34 +41,6 @@ VISIBLE = or_(Submission.submitted_at.is_not(None), Submission.urgent.is_(True))
 #: What a draft shows in place of a score when its answers cannot be scored yet.
 UNSCORED: dict[str, Any] = {"routing": "URGENT", "flags": [], "info": [], "indicators": {},
                             "instruments": {}, "rules_version": "not scored"}
-
-
-@dataclass(frozen=True)
-class Transition:
-    """One row of the status table: from which statuses, to which, and who may."""
-
-    action: str
-    label: str
-    sources: tuple[str, ...]
-    #: None: back to the status it had before it was closed.
-    target: str | None
-    roles: tuple[str, ...]
-    reason_required: bool = False
-    submitted_only: bool = False
-
-
-TRANSITIONS = (
-    Transition("contacted", "Mark contacted", ("draft", "new"), "contacted",
-               ("staff", "physician")),
-    Transition("reviewed", "Mark reviewed", ("new", "contacted"), "reviewed", ("physician",),
-               submitted_only=True),
-    Transition("cleared_to_schedule", "Clear to schedule", ("reviewed",),
-               "cleared_to_schedule", ("physician",), submitted_only=True),
-    Transition("closed", "Close", tuple(s for s in STATUS_LABELS if s != "closed"), "closed",
-               ("staff", "physician"), reason_required=True),
-    Transition("reopen", "Reopen", ("closed",), None, ("physician",), reason_required=True),
-)
-TRANSITION = {t.action: t for t in TRANSITIONS}
 
 
 def clean_note(value: Any) -> Any:
@@ -124,25 +98,10 @@ def visible_submission(reference: str, lock: bool = False) -> Submission:
     return submission
 
 
-def hold_flags(score: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    return [flag for flag in (score or {}).get("flags", ()) if flag["tier"] == "hold"]
-
-
-def overridden(events: list[SubmissionEvent]) -> dict[str, SubmissionEvent]:
-    """Each overridden hold flag's code and its override event."""
-    return {e.flag_code: e for e in events if e.kind == "override"}
-
-
-def holds_pending(submission: Submission) -> list[str]:
-    """The hold flags of the stored score that no physician has overridden yet."""
-    done = overridden(submission.events)
-    return [flag["code"] for flag in hold_flags(submission.score) if flag["code"] not in done]
-
-
 def provisional_score(draft: Submission) -> dict[str, Any] | None:
     """An urgent draft scored on its answers so far (today in the clinic), if they score."""
-    policy = policy_from_config(current_app.config)
-    today = patient.clinic_today()
+    policy = clinic.policy()
+    today = clinic.today()
     try:
         return scoring.score(q.drop_hidden(draft.answers, today, policy.switched_off), today,
                              policy)
@@ -153,7 +112,7 @@ def provisional_score(draft: Submission) -> dict[str, Any] | None:
 def summarise(submission: Submission, score: Mapping[str, Any] | None = None) -> Summary:
     """The physician summary, built as the PDF builds it (a draft's from ``score``)."""
     return submission_summary(submission, current_app.config, score or UNSCORED,
-                              patient.clinic_today())
+                              clinic.today())
 
 
 def submission_page(submission: Submission, status_form: StatusForm | None = None,
@@ -206,7 +165,7 @@ def pdf(reference: str):
     if submission.submitted_at is None:
         abort(404)
     document = submission_pdf(submission, current_app.config)
-    day = submitted_on(submission, current_app.config["CLINIC_TIMEZONE"])
+    day = clinic.day_of(submission.submitted_at)
     audit.log("pdf_download", submission.reference)
     response = make_response(document)
     response.headers["Content-Type"] = "application/pdf"

@@ -12,29 +12,27 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, render_template, request, url_for
+from flask import abort, render_template, request, url_for
 from flask_wtf import FlaskForm
 from sqlalchemy import ColumnElement, and_, func, or_, select, tuple_
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import HiddenInput
 
-from intake import audit, patient
+from intake import audit, clinic
 from intake.models import (
     MAX_ID,
     REFERENCE_ALPHABET,
-    ROUTING_RANK,
     Submission,
     SubmissionEvent,
     db,
     name_key,
 )
 from intake.questionnaire import age_from
-from intake.reports import submitted_on
-from intake.staff import bp, roles_required
-from intake.staff.submissions import STATUS_LABELS, VISIBLE, hold_flags, no_control_characters
+from intake.staff.access import bp, roles_required
+from intake.staff.submissions import VISIBLE, no_control_characters
+from intake.workflow import ROUTING_RANK, STATUS_LABELS, hold_flags
 
 PAGE_SIZE = 50
 #: How many urgent and hold flags a row names before "+N more".
@@ -167,7 +165,7 @@ def submitted_conditions(filters: WorklistFilter) -> list[ColumnElement[bool]] |
     conditions = [Submission.submitted_at.is_not(None), *status_conditions(filters.status.data)]
     if filters.routing.data:
         conditions.append(Submission.queue_rank == ROUTING_RANK[filters.routing.data])
-    zone = ZoneInfo(current_app.config["CLINIC_TIMEZONE"])
+    zone = clinic.zone()
     if filters.since.data:
         conditions.append(Submission.submitted_at >= dt.datetime.combine(
             filters.since.data, dt.time(), zone))
@@ -256,20 +254,18 @@ def rows_for(submissions: Sequence[Submission]) -> list[Row]:
                 SubmissionEvent.kind == "override")
         ):
             overrides.setdefault(submission_id, set()).add(code)
-    timezone = current_app.config["CLINIC_TIMEZONE"]
     rows = []
     for submission in submissions:
         answers = submission.answers
         draft = submission.submitted_at is None
-        day = patient.clinic_today() if draft else submitted_on(submission, timezone)
+        day = clinic.today() if draft else clinic.day_of(submission.submitted_at)
         age = age_from(answers, day)
         holds = {flag["code"] for flag in hold_flags(submission.score)}
         flags = (submission.score or {}).get("flags", ())
         named = () if draft else named_flags(submission.score)
         rows.append(Row(
             reference=submission.reference,
-            submitted="" if draft else submission.submitted_at.astimezone(
-                ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M"),
+            submitted="" if draft else f"{clinic.local(submission.submitted_at):%Y-%m-%d %H:%M}",
             name=" ".join(filter(None, (answers.get("first_name"), answers.get("last_name"))))
             or "—",
             age="—" if age is None else str(age),
