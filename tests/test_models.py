@@ -6,6 +6,8 @@ import json
 import stat
 from pathlib import Path
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
@@ -48,3 +50,12 @@ def test_init_db_makes_private_files_and_is_idempotent(tmp_path, monkeypatch):
                    for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
     assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 2,
                        "busy_timeout": 5000}
+
+
+
+def test_the_migrations_build_the_schema_the_models_describe(app):
+    """Alembic's compare (what `flask db check` runs): a model changed without its
+    migration, or a migration without its model, fails here."""
+    with app.app_context(), db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), db.metadata)
+    assert differences == []
