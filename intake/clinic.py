@@ -13,10 +13,60 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 
+from intake.questionnaire import N_
 from intake.scoring import Policy
+
+#: Patient-facing copy in English, translated through the catalog like every patient
+#: string. A clinic replaces any of it with PATIENT_COPY; every default awaits the
+#: clinic's clinical review until its key is in PATIENT_COPY_REVIEWED (README).
+#: Placeholders: {minutes}, {clinic_name}, {clinic_phone}, {reference}, {crisis_line},
+#: {emergency_number}.
+COPY = {
+    "landing": N_(
+        "This questionnaire helps the clinic's doctors learn about your pain and your "
+        "health before a visit. It takes about {minutes} minutes. Your answers are saved "
+        "after every page, so you can stop and come back. It does not diagnose any "
+        "condition, and a doctor will review your answers."
+    ),
+    "side_effects": N_(
+        "If your doctor recommends ketamine infusions: common side effects include nausea "
+        "or vomiting, dizziness or light-headedness, blurred or double vision, headache, "
+        "tiredness or drowsiness, mild hallucinations or vivid dreams, a faster heartbeat "
+        "or higher blood pressure, and mood changes. They are usually mild and pass within "
+        "a few hours or days. Rarely, more serious effects such as seizures or allergic "
+        "reactions can happen. The clinic monitors you during every infusion."
+    ),
+    "visit": N_(
+        "If your doctor recommends ketamine infusions, each visit usually takes about 6 "
+        "hours (about 4 hours of infusion and 2 hours of recovery), and some patients later"
+        " have maintenance infusions every 6–8 weeks."
+    ),
+    "privacy": N_(
+        "Your answers are stored securely by {clinic_name} and are read only by the "
+        "clinic's care team. They are used to prepare for your visit."
+    ),
+    "crisis": N_(
+        "Thank you for telling us. Your answers are not read right away. If you are "
+        "thinking about hurting yourself, or might act on these thoughts, please get help "
+        "now: call or text **{crisis_line}** (Suicide & Crisis Lifeline, free, 24 hours a "
+        "day), or call **{emergency_number}** if you are in danger. You can also call the "
+        "clinic at {clinic_phone} during office hours. You can go on with the questionnaire"
+        " when you are ready."
+    ),
+    "adults_only": N_(
+        "This questionnaire is for adults (18 and over). Please ask a parent or guardian to"
+        " call the clinic at {clinic_phone}."
+    ),
+    "confirmation": N_(
+        "Thank you. Your answers have been sent to the clinic. Your reference is "
+        "{reference}. A member of the clinic's team will review them and contact you. Your "
+        "answers are not read right away: if you need help urgently, call "
+        "{emergency_number} (or call or text {crisis_line} in a mental-health crisis)."
+    ),
+}
 
 
 def zone(timezone: str | None = None) -> ZoneInfo:
@@ -58,14 +108,15 @@ def policy(config: Mapping[str, Any] | None = None) -> Policy:
 
 
 def copy_text(key: str, **values: Any) -> Markup:
-    """Clinic copy in the patient's language (English when not translated), as HTML.
+    """Clinic copy in the patient's language, as HTML: the clinic's own text where
+    PATIENT_COPY gives one (its English where it gives no other), else the default.
 
     The copy is clinic configuration, never patient text; it is escaped and then only
     ``**bold**`` is turned into <strong>.
     """
     config = current_app.config
-    texts = config["PATIENT_COPY"][key]
-    text = texts.get(str(get_locale())) or texts["en"]
+    own = config["PATIENT_COPY"].get(key)
+    text = (own.get(str(get_locale())) or own["en"]) if own else gettext(COPY[key])
     text = text.format(
         clinic_name=config["CLINIC_NAME"], clinic_phone=config["CLINIC_PHONE"],
         crisis_line=config["CRISIS_LINE"], emergency_number=config["EMERGENCY_NUMBER"], **values,

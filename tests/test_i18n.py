@@ -16,7 +16,7 @@ from conftest import CASES, DATA, csrf_token, load_case, stored
 from pypdf import PdfReader
 
 from intake import questionnaire as q
-from intake.config import PATIENT_COPY
+from intake.clinic import COPY
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = read_po((ROOT / "intake/translations/es/LC_MESSAGES/messages.po").open("rb"))
@@ -161,9 +161,19 @@ def test_every_entry_says_where_its_text_comes_from():
             assert comment == REVIEW or comment.startswith("reviewed: "), message.id
 
 
-def test_every_patient_copy_text_is_in_both_languages():
-    assert {key: sorted(texts) for key, texts in PATIENT_COPY.items()} == {
-        key: ["en", "es"] for key in PATIENT_COPY}
+def test_every_default_patient_copy_text_is_translated():
+    translated = {message.id for message in CATALOG if message.string}
+    assert [key for key, text in COPY.items() if text not in translated] == []
+
+
+def test_a_clinics_own_copy_replaces_the_default_in_every_language(app, patient_client):
+    app.config["PATIENT_COPY"] = {"visit": {"en": "Visits take a morning at {clinic_name}."}}
+    english = patient_client.get("/").get_data(as_text=True)
+    assert "Visits take a morning at The Pain Clinic." in english
+    choose(patient_client, "es")
+    spanish = patient_client.get("/").get_data(as_text=True)
+    assert "Visits take a morning at The Pain Clinic." in spanish
+    assert "Este cuestionario ayuda a los médicos" in spanish
 
 
 # --- what a Spanish-speaking patient sees -----------------------------------------
