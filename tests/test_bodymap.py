@@ -18,6 +18,7 @@ from reportlab.graphics.utils import RenderPMError
 
 from intake import bodymap
 from intake.questionnaire import PAIN_REGIONS
+from intake.reports.drawing import body_map
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LABELS = {choice.code: choice.label for choice in PAIN_REGIONS}
@@ -196,7 +197,7 @@ def pixel(image: Image.Image, drawing, shape: bodymap.Shape) -> tuple[int, int, 
 
 def test_the_pdf_drawing_shades_and_lists_the_selected_regions(tmp_path):
     selected = {"r_hand", "l_knee_thigh", "back"}
-    drawing = bodymap.drawing(selected, width=300)
+    drawing = body_map(selected, width=300)
     image = raster(drawing, tmp_path)
     red, grey = (0xC0, 0x39, 0x2B), (0xEE, 0xEE, 0xEE)
     for code, shapes in bodymap.REGION_SHAPES.items():
@@ -212,7 +213,7 @@ def test_the_pdf_drawing_shades_and_lists_the_selected_regions(tmp_path):
 
 
 def test_the_pdf_drawing_says_when_nothing_is_marked_and_uses_the_callers_font():
-    drawing = bodymap.drawing([], width=250, font_name="Courier")
+    drawing = body_map([], width=250, font_name="Courier")
     strings = [item for item in drawing.contents if isinstance(item, String)]
     assert "No pain regions marked." in [item.text for item in strings]
     assert {item.fontName for item in strings} == {"Courier"}

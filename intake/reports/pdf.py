@@ -30,7 +30,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from intake import bodymap
+from intake.reports.drawing import body_map
 from intake.reports.summary import Fact, Summary
 from intake.workflow import ROUTING
 
@@ -260,7 +260,7 @@ class _Document:
 
     def pain(self) -> Iterator[Flowable]:
         map_width = 0.46 * FRAME_WIDTH
-        drawing = bodymap.drawing(self.summary.pain_regions, map_width, font_name=FONT)
+        drawing = body_map(self.summary.pain_regions, map_width, font_name=FONT)
         facts = [flowable for fact in self.summary.pain
                  for flowable in (self.p(fact.label, "fact_label"), self.p(fact.value, "cell"))]
         yield from self.heading("Pain", "h1")
