@@ -26,10 +26,12 @@ import bench_growth
 import bench_http
 import bench_pdf
 import bench_scoring
+import bench_step
 import bench_worklist
 from common import FULL_SIZES, RESULTS, SIZES, SMALL_SIZES, Bench, Databases, Row
 
-MEASUREMENTS = {"scoring": bench_scoring, "pdf": bench_pdf, "http": bench_http,
+MEASUREMENTS = {"scoring": bench_scoring, "step": bench_step, "pdf": bench_pdf,
+                "http": bench_http,
                 "export": bench_export, "worklist": bench_worklist, "growth": bench_growth}
 
 
