@@ -59,13 +59,37 @@ def one_decimal(value: Decimal) -> float:
 
 
 class AnswerField(Field):
-    """A field for one questionnaire item; ``answer`` is what gets stored (None = skipped)."""
+    """A field for one questionnaire item; ``answer`` is what gets stored (None = skipped).
+
+    The item's kind names the field by its ``widget_name`` and holds the rules an answer
+    keeps, so the form refuses exactly what an answers file is refused for.
+    """
 
     item: q.Item
+    reference: dt.date
+    #: The input the template draws for it.
+    widget_name = "text"
+
+    def __init__(self, *args: Any, item: q.Item, **kwargs: Any) -> None:
+        self.item = item  # before the form processes its data: parsing reads the kind
+        super().__init__(*args, **kwargs)
 
     @property
     def answer(self) -> Any:
         return self.data
+
+    @property
+    def item_kind(self) -> q.Kind:
+        return q.kind_of(self.item)
+
+    def refuse(self, value: Any) -> None:
+        """Raise the patient's message where the item's kind refuses this value."""
+        self.raise_refusal(self.item_kind.refusal(self.item, value, self.reference))
+
+    def raise_refusal(self, refusal: q.Refusal | None) -> None:
+        if refusal is not None:
+            texts = {key: lazy_item_text(self.item, text) for key, text in refusal.texts.items()}
+            raise ValidationError(_l(refusal.message, **refusal.values, **texts))
 
     @property
     def in_english(self) -> bool:
@@ -109,6 +133,10 @@ class CompositeField(AnswerField):
             self.data = data
             self.values = self.split(data)
 
+    def pre_validate(self, form: Any) -> None:
+        if self.data is not None and not self.process_errors:
+            self.refuse(self.data)
+
     def part_id(self, part: str) -> str:
         return f"{self.id}-{part}"
 
@@ -125,10 +153,10 @@ def _whole(text: str, message: Any) -> int:
 
 class DateField(CompositeField):
     parts = ("month", "day", "year")
-    kind = "date"
+    widget_name = "date"
 
     def combine(self) -> str:
-        message = _l("Enter a real date, for example 3 15 1980.")
+        message = _l(self.item_kind.invalid)
         if not all(self.values.values()):
             raise ValidationError(_l("Enter the month, the day and the year."))
         month, day, year = (_whole(self.values[p], message) for p in self.parts)
@@ -139,36 +167,22 @@ class DateField(CompositeField):
         except ValueError:
             raise ValidationError(message) from None
 
-    def pre_validate(self, form: Any) -> None:
-        if self.data is None or self.process_errors:
-            return
-        date = dt.date.fromisoformat(self.data)
-        if date > self.reference:
-            raise ValidationError(_l("The date must be today or in the past."))
-        if self.item.id == "dob" and q.age_on(date, self.reference) > 120:
-            raise ValidationError(_l("Please check the year of birth."))
-
     def split(self, value: str) -> dict[str, str]:
         return {"year": value[:4], "month": str(int(value[5:7])), "day": str(int(value[8:10]))}
 
 
 class MonthField(CompositeField):
     parts = ("month", "year")
-    kind = "month"
+    widget_name = "month"
 
     def combine(self) -> str:
         if not all(self.values.values()):
             raise ValidationError(_l("Choose the month and enter the year."))
-        message = _l("Enter a real month and year, for example June 2022.")
+        message = _l(self.item_kind.invalid)
         month, year = (_whole(self.values[p], message) for p in self.parts)
         if not 1 <= month <= 12 or year < 1900:
             raise ValidationError(message)
         return f"{year:04d}-{month:02d}"
-
-    def pre_validate(self, form: Any) -> None:
-        if self.data is not None and not self.process_errors \
-                and self.data > self.reference.strftime("%Y-%m"):
-            raise ValidationError(_l("The month must be this month or earlier."))
 
     def split(self, value: str) -> dict[str, str]:
         return {"year": value[:4], "month": str(int(value[5:7]))}
@@ -188,7 +202,7 @@ class HeightField(CompositeField):
     """Feet and inches, or centimetres; stored in cm to one decimal."""
 
     parts = ("ft", "in", "cm")
-    kind = "height"
+    widget_name = "height"
 
     def combine(self) -> float:
         message = _l("Enter your height as numbers, in feet and inches or in centimeters.")
@@ -198,11 +212,7 @@ class HeightField(CompositeField):
             feet = _decimal(self.values["ft"] or "0", message)
             inches = _decimal(self.values["in"] or "0", message)
             cm = (feet * 12 + inches) * CM_PER_INCH
-        height = one_decimal(cm)
-        if not 50 <= height <= 250:
-            raise ValidationError(_l("Please check your height (between 50 and 250 cm, "
-                                "or 1 ft 8 in and 8 ft 2 in)."))
-        return height
+        return one_decimal(cm)
 
     def split(self, value: float) -> dict[str, str]:
         return {"ft": "", "in": "", "cm": f"{value:g}"}
@@ -212,7 +222,7 @@ class WeightField(CompositeField):
     """Pounds or kilograms; stored in kg to one decimal."""
 
     parts = ("lb", "kg")
-    kind = "weight"
+    widget_name = "weight"
 
     def combine(self) -> float:
         message = _l("Enter your weight as a number, in pounds or in kilograms.")
@@ -220,11 +230,7 @@ class WeightField(CompositeField):
             kg = _decimal(self.values["kg"], message)
         else:
             kg = _decimal(self.values["lb"], message) * KG_PER_POUND
-        weight = one_decimal(kg)
-        if not 20 <= weight <= 350:
-            raise ValidationError(_l("Please check your weight (between 20 and 350 kg, "
-                                "or 44 and 771 pounds)."))
-        return weight
+        return one_decimal(kg)
 
     def split(self, value: float) -> dict[str, str]:
         return {"lb": "", "kg": f"{value:g}"}
@@ -233,22 +239,18 @@ class WeightField(CompositeField):
 class TextField(StringField, AnswerField):
     """One line of text: trimmed, limited, control characters refused."""
 
-    kind = "text"
+    widget_name = "text"
 
     def pre_validate(self, form: Any) -> None:
-        if self.data is None:
-            return
-        problem = q.text_problem(self.item, self.data)
-        if problem:
-            raise ValidationError(_l(problem, max=self.item.max_length or 0,
-                                lines=self.item.max_lines or 0))
+        if self.data is not None:
+            self.refuse(self.data)
 
     def process_formdata(self, valuelist: list[str]) -> None:
         self.data = q.normalise_text(valuelist[0]) if valuelist else None
 
 
 class LongTextField(TextAreaField, TextField):
-    kind = "text_multiline"
+    widget_name = "text_multiline"
 
 
 def phone_as_written(e164: str, region: str) -> str:
@@ -266,20 +268,21 @@ def phone_as_written(e164: str, region: str) -> str:
 class PhoneField(TextField):
     """A phone number as the patient writes it, stored in E.164."""
 
-    kind = "phone"
+    widget_name = "phone"
 
     def pre_validate(self, form: Any) -> None:
-        super().pre_validate(form)
         if self.data is None:
             return
+        self.raise_refusal(self.item_kind.limits(self.item, self.data))
         try:
             number = phonenumbers.parse(self.data, current_app.config["PHONE_REGION"])
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
-            raise ValidationError(
-                _l("Enter a phone number we can call, for example (305) 555-0100."))
-        self.e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            raise ValidationError(_l(self.item_kind.invalid))
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        self.refuse(e164)
+        self.e164 = e164
 
     @property
     def answer(self) -> str | None:
@@ -292,37 +295,23 @@ class PhoneField(TextField):
 
 
 class EmailField(TextField):
-    kind = "email"
-
-    def pre_validate(self, form: Any) -> None:
-        super().pre_validate(form)
-        if self.data is not None and not q.email_ok(self.data):
-            raise ValidationError(_l("Enter an email address like name@example.com."))
+    widget_name = "email"
 
 
 class WholeNumberField(TextField):
     """A number typed in a box; whole where the item says so, within its range."""
 
-    kind = "number"
+    widget_name = "number"
 
     def pre_validate(self, form: Any) -> None:
         if self.data is None:
             return
-        high = q.upper_bound(self.item, self.reference)
-        message = _l("Enter a number from %(low)s to %(high)s.",
-                     low=f"{self.item.minimum:g}", high=f"{high:g}")
-        text = self.data.replace(",", "")
         try:
-            number = Decimal(text)
+            number: Decimal | str = Decimal(self.data.replace(",", ""))
         except InvalidOperation:
-            raise ValidationError(message) from None
-        if not number.is_finite():
-            raise ValidationError(message)
-        if self.item.whole and number != number.to_integral_value():
-            raise ValidationError(_l("Enter a whole number, without decimals."))
-        if not self.item.minimum <= number <= high:
-            raise ValidationError(message)
-        self.number = int(number) if self.item.whole else float(number)
+            number = self.data  # no number: the kind refuses it as one
+        self.refuse(number)
+        self.number = self.item_kind.stored(self.item, number)
 
     @property
     def answer(self) -> int | float | None:
@@ -338,13 +327,11 @@ class WholeNumberField(TextField):
 class ChoiceField(RadioField, AnswerField):
     """Radio buttons: yes/no, single choices and the scales (stored as int)."""
 
-    kind = "radio"
+    widget_name = "radio"
 
     def pre_validate(self, form: Any) -> None:
-        if self.data is not None and self.data not in self.item.codes and not (
-            self.item.type == "scale0_10" and self.data in {str(n) for n in range(11)}
-        ):
-            raise ValidationError(_l("Choose one of the answers."))
+        if self.data is not None:
+            self.refuse(self.answer)
 
     def process_formdata(self, valuelist: list[str]) -> None:
         if valuelist:
@@ -354,28 +341,28 @@ class ChoiceField(RadioField, AnswerField):
     def answer(self) -> Any:
         if self.data is None:
             return None
-        return int(self.data) if self.item.type.startswith("scale") else self.data
+        return self.item_kind.coerce(self.item, self.data)
 
     def process_data(self, value: Any) -> None:
         self.data = None if value is None else str(value)
 
 
+class ScaleField(ChoiceField):
+    """The points of a numeric scale, as radio buttons in a row."""
+
+    widget_name = "scale"
+
+
 class MultiChoiceField(SelectMultipleField, AnswerField):
     """Checkboxes; ``none`` cannot be ticked beside another choice."""
 
-    kind = "checkboxes"
+    widget_name = "checkboxes"
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
 
     def pre_validate(self, form: Any) -> None:
-        if not self.data:
-            return
-        if any(code not in self.item.codes for code in self.data):
-            raise ValidationError(_l("Choose from the answers shown."))
-        if "none" in self.data and len(self.data) > 1:
-            none_label = self.item.choice_label("none")
-            raise ValidationError(_l('"%(none)s" cannot be ticked together with another answer.',
-                                none=_l(none_label)))
+        if self.data:
+            self.refuse(self.answer)
 
     @property
     def answer(self) -> list[str] | None:
@@ -385,33 +372,28 @@ class MultiChoiceField(SelectMultipleField, AnswerField):
 
 
 class AcceptField(BooleanField, AnswerField):
-    kind = "accept"
+    widget_name = "accept"
 
     @property
     def answer(self) -> bool | None:
         return True if self.data else None
 
 
-#: The field for an item: by its id where the input is special, else by its type.
-FIELD_BY_ID = {"height_cm": HeightField, "weight_kg": WeightField, "phone": PhoneField,
-               "email": EmailField}
-FIELD_BY_TYPE = {
-    "accept": AcceptField, "yn": ChoiceField, "ynu": ChoiceField, "single": ChoiceField,
-    "scale0_3": ChoiceField, "scale0_10": ChoiceField, "multi": MultiChoiceField,
-    "date": DateField, "month": MonthField, "number": WholeNumberField,
-    "text": TextField, "text_multiline": LongTextField,
-}
+#: The field that draws each widget a kind names.
+FIELDS: dict[str, type[AnswerField]] = {field.widget_name: field for field in (
+    AcceptField, ChoiceField, ScaleField, MultiChoiceField, DateField, MonthField,
+    HeightField, WeightField, WholeNumberField, TextField, LongTextField, PhoneField,
+    EmailField)}
 
 
 def _field(item: q.Item) -> Field:
-    field_class = FIELD_BY_ID.get(item.id) or FIELD_BY_TYPE[item.type]
+    field_class = FIELDS[q.kind_of(item).widget]
     options: dict[str, Any] = {
-        "description": lazy_item_text(item, item.hint) if item.hint else ""}
-    if item.type == "scale0_10":
-        options["choices"] = [SelectChoice(str(n)) for n in range(11)]
-    elif issubclass(field_class, (ChoiceField, MultiChoiceField)):
-        options["choices"] = [SelectChoice(c.code, lazy_item_text(item, c.label))
-                              for c in item.choices]
+        "item": item, "description": lazy_item_text(item, item.hint) if item.hint else ""}
+    if issubclass(field_class, (ChoiceField, MultiChoiceField)):
+        options["choices"] = [
+            SelectChoice(c.code, lazy_item_text(item, c.label)) if c.label else SelectChoice(c.code)
+            for c in q.kind_of(item).options(item)]
     return field_class(lazy_item_text(item, item.label), **options)
 
 
@@ -429,7 +411,6 @@ class StepForm(FlaskForm):
         self.switched_off = switched_off
         for item in self.items:
             field = self[item.id]
-            field.item = item
             field.reference = reference
             field.condition = q.condition(item, switched_off)
 
@@ -454,8 +435,7 @@ class StepForm(FlaskForm):
             if not field.validate(self, ()):
                 valid = False
             elif item.required and field.answer is None:
-                field.errors = [_l("This question is needed to go on.")] \
-                    if item.type != "accept" else [_l("Please tick this box to go on.")]
+                field.errors = [_l(q.kind_of(item).required_message)]
                 valid = False
         return valid
 
@@ -471,11 +451,11 @@ class StepForm(FlaskForm):
 class ResumeForm(FlaskForm):
     """The date of birth that opens a resume link."""
 
-    dob = DateField(_l("Your date of birth"), description=_l("For example: 3 15 1980"))
+    dob = DateField(_l("Your date of birth"), description=_l("For example: 3 15 1980"),
+                    item=q.ITEMS["dob"])
 
     def __init__(self, *args: Any, reference: dt.date, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.dob.item = q.ITEMS["dob"]
         self.dob.reference = reference
 
     def validate(self, extra_validators: Any = None) -> bool:

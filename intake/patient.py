@@ -202,24 +202,27 @@ def page_helpers() -> dict[str, Any]:
             "item_text": forms.item_text, "in_english": forms.in_english}
 
 
+class PatientWords:
+    """Answers in the patient's language: the ``questionnaire.Speaker`` of the review page."""
+
+    def item_text(self, item: q.Item, text: str) -> str:
+        return forms.item_text(item, text)
+
+    def date(self, date: dt.date) -> str:
+        return format_date(date, "long")
+
+    def month(self, month: dt.date) -> str:
+        return format_skeleton("yMMMM", month, locale=get_locale())  # "septiembre de 2022"
+
+    def message(self, text: str, **values: Any) -> str:
+        return _(text, **values)
+
+
 def answer_text(item: q.Item, value: Any) -> str:
     """An answer in the patient's words and language; "—" when unanswered."""
     if value is None:
         return "—"
-    if item.type == "multi":
-        return ", ".join(forms.item_text(item, label) for label in q.answer_label(item, value))
-    if item.type in ("yn", "ynu", "single", "scale0_3", "accept"):
-        return forms.item_text(item, q.answer_label(item, value))
-    if item.type == "date":
-        return format_date(dt.date.fromisoformat(value), "long")
-    if item.type == "month":
-        month = dt.date.fromisoformat(value + "-01")
-        return format_skeleton("yMMMM", month, locale=get_locale())  # "septiembre de 2022"
-    if item.id == "height_cm":
-        return _("%(value)s cm", value=f"{value:g}")
-    if item.id == "weight_kg":
-        return _("%(value)s kg", value=f"{value:g}")
-    return str(value)
+    return q.kind_of(item).patient_words(item, value, PatientWords())
 
 
 # --- session lifetime -------------------------------------------------------------

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import re
 from html import unescape
+from typing import Any
 
 import pytest
 from conftest import CASES, DATA, load_case
 
+from intake import forms, patient
 from intake import questionnaire as q
+from intake.reports.summary import answer_words
 
 SPEC = json.loads((DATA / "items.json").read_text(encoding="utf-8"))
 REF = dt.date(2025, 6, 1)
@@ -164,6 +168,63 @@ def test_a_whole_number_written_as_float_is_accepted():
 def test_a_missing_required_item_is_malformed():
     with pytest.raises(q.MalformedAnswers, match="phone"):
         q.clean_answers({k: v for k, v in P01.items() if k != "phone"}, REF)
+
+
+# --- kinds ----------------------------------------------------------------------------
+
+
+def test_every_item_has_a_kind_and_a_format_narrows_its_type():
+    for item in q.ITEMS.values():
+        assert item.type in q.KINDS, item.id
+        if item.format is not None:
+            assert isinstance(q.KINDS[item.format], type(q.KINDS[item.type])), item.id
+        assert q.kind_of(item).widget in forms.FIELDS, item.id
+
+
+class ZipKind(q.Kind):
+    """A kind the definition does not use: a US ZIP code, five digits."""
+
+    def refusal(self, item: q.Item, value: Any, reference: dt.date) -> q.Refusal | None:
+        if isinstance(value, str) and re.fullmatch("[0-9]{5}", value):
+            return None
+        return q.Refusal("must be five digits", "Enter the 5 digits of a ZIP code.")
+
+    def words(self, item: q.Item, value: Any) -> str:
+        return f"ZIP {value}"
+
+    def patient_words(self, item: q.Item, value: Any, speaker: q.Speaker) -> str:
+        return speaker.message("ZIP code %(code)s", code=value)
+
+
+@pytest.fixture
+def zip_item(monkeypatch):
+    """insurance_provider asked as a ZIP code: a new kind is one class and its entry."""
+    item = dataclasses.replace(q.ITEMS["insurance_provider"], type="zip")
+    monkeypatch.setitem(q.KINDS, "zip", ZipKind())
+    monkeypatch.setitem(q.ITEMS, item.id, item)
+    forms.step_form_class.cache_clear()
+    yield item
+    forms.step_form_class.cache_clear()
+
+
+def test_a_new_kind_checks_and_words_its_answers(zip_item, app):
+    assert q.clean_answers({**P01, zip_item.id: "33101"}, REF)[zip_item.id] == "33101"
+    with pytest.raises(q.MalformedAnswers) as raised:
+        q.clean_answers({**P01, zip_item.id: "3310"}, REF)
+    assert (raised.value.item, raised.value.problem) == (zip_item.id, "must be five digits")
+    assert q.answer_label(zip_item, "33101") == "ZIP 33101"
+    assert answer_words(zip_item, "33101") == "ZIP 33101"
+    with app.test_request_context():
+        assert patient.answer_text(zip_item, "33101") == "ZIP code 33101"
+
+
+def test_a_new_kind_refuses_in_the_form_as_in_a_file(zip_item, patient_client, clock):
+    clock("2025-06-01")
+    assert patient_client.walk({**P01, zip_item.id: "33101"}, submit=False) == "/intake/review"
+    refused = patient_client.save_step("logistics", {**P01, zip_item.id: "3310"})
+    assert refused.status_code == 200
+    assert "Enter the 5 digits of a ZIP code." in rendered(refused)
+    assert patient_client.save_step("logistics", {**P01, zip_item.id: "33101"}).status_code == 302
 
 
 def instrument_items(section: str) -> list[str]:

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 from intake.questionnaire.answers import (  # noqa: F401
-    MalformedAnswers,
     answer_label,
     clean_answers,
-    email_ok,
-    normalise_text,
-    text_problem,
-    upper_bound,
 )
 from intake.questionnaire.content import (  # noqa: F401
     ADULT_AGE,
@@ -22,7 +17,6 @@ from intake.questionnaire.content import (  # noqa: F401
     DAST_SKIP,
     DAST_WORDING,
     DEVICE_STATUS,
-    E164,
     GAD7_WORDING,
     GAD_STEM,
     HOW_LONG_AGO,
@@ -76,6 +70,12 @@ from intake.questionnaire.flow import (  # noqa: F401
     step_shown,
     texts_to_read,
 )
+from intake.questionnaire.kinds import (  # noqa: F401
+    KINDS,
+    Kind,
+    Speaker,
+    kind_of,
+)
 from intake.questionnaire.model import (  # noqa: F401
     N_,
     PUBLISHED_TRANSLATIONS,
@@ -90,4 +90,12 @@ from intake.questionnaire.model import (  # noqa: F401
     Step,
     Ticked,
     shown_in_english,
+)
+from intake.questionnaire.values import (  # noqa: F401
+    E164,
+    MalformedAnswers,
+    Refusal,
+    email_ok,
+    normalise_text,
+    upper_bound,
 )

@@ -6,7 +6,6 @@ the review page, the scorer, the PDF, the exports) is built from it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from intake.questionnaire.model import (
@@ -31,7 +30,6 @@ ADULT_AGE = 18
 #: *policy*: the pregnancy step is shown up to and including this age.
 PREGNANCY_MAX_AGE = 55
 
-E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")
 NAME_MAX = 100
 TEXT_MAX = 200
 MULTILINE_MAX = 20_000
@@ -269,7 +267,7 @@ _STEPS = (
         text("first_name", N_("First name"), NAME_MAX, required=True, autocomplete="given-name"),
         text("last_name", N_("Last name"), NAME_MAX, required=True, autocomplete="family-name"),
         Item("dob", "date", N_("Date of birth"), hint=N_("For example: 3 15 1980"),
-             required=True, autocomplete="bday"),
+             required=True, autocomplete="bday", format="birth_date"),
         single("sex_at_birth", N_("Sex assigned at birth"), (
             Choice("female", N_("Female")),
             Choice("male", N_("Male")),
@@ -277,8 +275,8 @@ _STEPS = (
             Choice("prefer_not", N_("I prefer not to say")),
         ), required=True),
         text("phone", N_("Phone number"), hint=N_("For example: (305) 555-0100"),
-             required=True, autocomplete="tel"),
-        text("email", N_("Email"), hint=N_("Optional"), autocomplete="email"),
+             required=True, autocomplete="tel", format="phone"),
+        text("email", N_("Email"), hint=N_("Optional"), autocomplete="email", format="email"),
         single("preferred_contact", N_("How should the clinic contact you?"), (
             Choice("phone", N_("Phone call")),
             Choice("text", N_("Text message")),
@@ -290,9 +288,9 @@ _STEPS = (
             Choice("other", N_("Another language")),
         )),
         Item("height_cm", "number", N_("Height"), minimum=50, maximum=250,
-             hint=N_("In feet and inches, or in centimeters")),
+             hint=N_("In feet and inches, or in centimeters"), format="height", unit="cm"),
         Item("weight_kg", "number", N_("Weight"), minimum=20, maximum=350,
-             hint=N_("In pounds, or in kilograms")),
+             hint=N_("In pounds, or in kilograms"), format="weight", unit="kg"),
     )),
     Step("pain_history", N_("Where and when your pain started"), (
         multi("pain_regions", N_("Where is your pain?"), PAIN_REGIONS,
@@ -389,7 +387,7 @@ _STEPS = (
                shown_when=NotEquals("prior_ketamine", "none"),
                follow_up=N_("If you have had ketamine treatment:")),
         Item("prior_ketamine_weeks", "number", N_("For how many weeks did it help?"),
-             minimum=0, maximum=520, whole=True,
+             minimum=0, maximum=520, whole=True, unit="weeks",
              shown_when=NotEquals("prior_ketamine", "none"),
              follow_up=N_("If you have had ketamine treatment:")),
     )),
@@ -398,9 +396,9 @@ _STEPS = (
         ynu("htn_controlled", N_("Is your blood pressure well controlled?"),
             shown_when=Equals("htn", "yes"), follow_up=N_("If you answered yes:")),
         Item("bp_systolic", "number", N_("Your most recent blood pressure: top number"),
-             minimum=60, maximum=260, whole=True, hint=N_("For example: 120")),
+             minimum=60, maximum=260, whole=True, unit="mmHg", hint=N_("For example: 120")),
         Item("bp_diastolic", "number", N_("Your most recent blood pressure: bottom number"),
-             minimum=30, maximum=160, whole=True, hint=N_("For example: 80")),
+             minimum=30, maximum=160, whole=True, unit="mmHg", hint=N_("For example: 80")),
         yn("angina_rest",
            N_("In the past month, have you had chest pain or pressure while resting?")),
         yn("mi", N_("Have you ever had a heart attack?")),

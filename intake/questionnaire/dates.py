@@ -18,6 +18,11 @@ def parse_date(value: Any) -> dt.date | None:
         return None
 
 
+def is_month(value: Any) -> bool:
+    """Whether a value is a month written ``YYYY-MM``."""
+    return isinstance(value, str) and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value) is not None
+
+
 def age_on(dob: dt.date, reference: dt.date) -> int:
     """Completed years; a 29 February birthday is reached on 1 March in other years."""
     return reference.year - dob.year - ((reference.month, reference.day) < (dob.month, dob.day))

@@ -142,7 +142,9 @@ class Choice:
 @dataclass(frozen=True)
 class Item:
     id: str
-    type: str  # accept yn ynu single multi scale0_10 scale0_3 number date month text text_multiline
+    #: The answer's type, a name in ``kinds.KINDS``: accept yn ynu single multi scale0_10
+    #: scale0_3 number date month text text_multiline.
+    type: str
     label: str
     choices: tuple[Choice, ...] = ()
     hint: str = ""
@@ -165,6 +167,11 @@ class Item:
     autocomplete: str | None = None
     #: Scale anchors: the labels of the lowest and highest answer.
     anchors: tuple[str, str] | None = None
+    #: A narrower kind in ``kinds.KINDS`` that asks and checks the answer where its type
+    #: alone does not say how (phone, email, birth_date, height, weight).
+    format: str | None = None
+    #: The unit a number is stored in, printed beside it for the physician.
+    unit: str = ""
     step: str = ""
 
     @property

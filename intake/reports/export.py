@@ -46,6 +46,7 @@ from intake.questionnaire import (
     OneOf,
     Ticked,
     condition,
+    kind_of,
 )
 from intake.reports import submission_pdf
 from intake.workflow import ROUTINGS, STATUSES
@@ -183,12 +184,6 @@ def row_values(submission: Submission, zone: ZoneInfo) -> list[Any]:
     return [column.value(record) for column in COLUMNS]
 
 
-def _choices(item: Item) -> str:
-    if item.type == "scale0_10" and item.anchors:
-        return f"0={item.anchors[0]};10={item.anchors[1]}"
-    return ";".join(f"{c.code}={c.label}" for c in item.choices)
-
-
 def dictionary_rows(switched_off: frozenset[str]) -> Iterator[list[str]]:
     """One row per export column: every item, and before them the computed columns."""
     for column in COLUMNS:
@@ -197,7 +192,8 @@ def dictionary_rows(switched_off: frozenset[str]) -> Iterator[list[str]]:
             yield [column.name, "", column.description, column.type, "", ""]
         else:
             rule = condition(item, switched_off)
-            yield [item.id, item.step, column.description, item.type, _choices(item),
+            yield [item.id, item.step, column.description, item.type,
+                   kind_of(item).dictionary_choices(item),
                    "" if rule is None else str(rule)]
 
 
@@ -430,12 +426,6 @@ SDC_ENABLE_WHEN = ("http://hl7.org/fhir/uv/sdc/StructureDefinition/"
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
-FHIR_TYPES = {
-    "accept": "boolean", "yn": "choice", "ynu": "choice", "single": "choice",
-    "multi": "choice", "scale0_10": "integer", "scale0_3": "integer", "number": "decimal",
-    "date": "date", "month": "date", "text": "string", "text_multiline": "text",
-}
-CODED = ("yn", "ynu", "single", "multi")
 
 
 def _coding(base: str, item: Item, code: str, display: bool = True) -> dict[str, str]:
@@ -445,21 +435,23 @@ def _coding(base: str, item: Item, code: str, display: bool = True) -> dict[str,
     return coding
 
 
+def _fhir_value(base: str, item: Item, value_type: str, value: Any,
+                display: bool = True) -> Any:
+    """One value as the FHIR value type its item's kind names."""
+    if value_type == "valueCoding":
+        return _coding(base, item, value, display)
+    if value_type == "valueInteger":
+        return int(value)
+    if value_type == "valueBoolean":
+        return bool(value)
+    return value
+
+
 def _answer_values(base: str, item: Item, value: Any) -> list[dict[str, Any]]:
     """One stored answer as QuestionnaireResponse answers (a multi gives several)."""
-    kind = item.type
-    if kind in CODED:
-        codes = value if kind == "multi" else [value]
-        return [{"valueCoding": _coding(base, item, code)} for code in codes]
-    if kind in ("scale0_10", "scale0_3"):
-        return [{"valueInteger": int(value)}]
-    if kind == "number":
-        return [{"valueDecimal": value}]
-    if kind in ("date", "month"):
-        return [{"valueDate": value}]
-    if kind == "accept":
-        return [{"valueBoolean": bool(value)}]
-    return [{"valueString": value}]
+    value_type = kind_of(item).fhir_value
+    return [{value_type: _fhir_value(base, item, value_type, one)}
+            for one in kind_of(item).each(value)]
 
 
 def questionnaire_url(base: str, version: str) -> str:
@@ -517,7 +509,7 @@ def _has_answer(item_id: str, test: str) -> str:
 
 def _is(item_id: str, operator: str, value: Any) -> str:
     """A FHIRPath test on an answer: its code for a coded item, else its value."""
-    if ITEMS[item_id].type in CODED:
+    if kind_of(ITEMS[item_id]).coded:
         return f"code {operator} '{value}'"
     return f"$this {operator} {value}"
 
@@ -553,12 +545,10 @@ def _when(base: str, item_id: str, operator: str, value: Any) -> dict[str, Any]:
     entry: dict[str, Any] = {"question": item_id, "operator": operator}
     if operator == "exists":
         entry["answerBoolean"] = value
-    elif item.type in CODED:
-        entry["answerCoding"] = _coding(base, item, value, display=False)
-    elif item.type in ("scale0_10", "scale0_3"):
-        entry["answerInteger"] = int(value)
     else:
-        entry["answerDecimal"] = value
+        value_type = kind_of(item).fhir_value
+        entry["answer" + value_type.removeprefix("value")] = _fhir_value(
+            base, item, value_type, value, display=False)
     return entry
 
 
@@ -592,7 +582,7 @@ def _expression(text: str) -> dict[str, Any]:
 def _bound(url: str, item: Item, value: float | str | None) -> list[dict[str, Any]]:
     if not isinstance(value, (int, float)):
         return []
-    key = "valueInteger" if item.whole or item.type != "number" else "valueDecimal"
+    key = "valueInteger" if item.whole else kind_of(item).fhir_value
     return [{"url": url, key: int(value) if key == "valueInteger" else value}]
 
 
@@ -600,18 +590,18 @@ def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> d
     """One item of the definition as a FHIR Questionnaire item."""
     entry: dict[str, Any] = {"linkId": item.id,
                              "text": SYSTEM_TEXT.get(item.id, item.label),
-                             "type": FHIR_TYPES[item.type]}
+                             "type": kind_of(item).fhir_type}
     extensions = _bound(MIN_VALUE, item, item.minimum) + _bound(MAX_VALUE, item, item.maximum)
     if item.system:
         entry["readOnly"] = True
         extensions.append({"url": HIDDEN, "valueBoolean": True})
     if item.required:
         entry["required"] = True
-    if item.type == "multi":
+    if kind_of(item).repeats:
         entry["repeats"] = True
     if item.max_length:
         entry["maxLength"] = item.max_length
-    if item.type in CODED:
+    if kind_of(item).coded:
         entry["answerOption"] = [{"valueCoding": _coding(base, item, c.code)}
                                  for c in item.choices]
     rule = condition(item, switched_off)

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake import scoring
-from intake.questionnaire import ITEMS, Item, answer_label, item_shown, shown_steps
+from intake.questionnaire import ITEMS, Item, item_shown, kind_of, shown_steps
 from intake.workflow import ROUTING
 
 #: What an unanswered shown item reads as in the list of answers.
@@ -42,8 +42,6 @@ INSTRUMENT_NAMES = {
     "peg": "PEG",
 }
 INSTRUMENT_MAXIMUM = {"phq9": 27, "gad7": 21, "audit_c": 12, "dast10": 10, "stop_bang": 8}
-UNITS = {"height_cm": "cm", "weight_kg": "kg", "bp_systolic": "mmHg", "bp_diastolic": "mmHg",
-         "prior_ketamine_weeks": "weeks"}
 
 #: The blank examination checklist: the Budapest signs by category [B1][B3].
 BUDAPEST_SIGNS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -214,16 +212,7 @@ def answer_words(item: Item, value: Any) -> str:
     """A stored answer in words, for the physician: labels, scale points and units."""
     if value is None or value == []:
         return NOT_ANSWERED
-    words = answer_label(item, value)
-    if isinstance(words, list):
-        return "; ".join(words)
-    if item.type == "scale0_3":
-        return f"{words} ({value})"
-    if item.type == "scale0_10":
-        return f"{value}/10"
-    if item.id in UNITS:
-        return f"{words} {UNITS[item.id]}"
-    return words
+    return kind_of(item).physician_words(item, value)
 
 
 def question_words(item: Item) -> str:
