@@ -72,7 +72,7 @@ test: $(VENV)/.installed-test system-packages node_modules/.installed $(CATALOGS
 
 # The zero-loss run at full size: 64 patients through gunicorn, with a SIGKILL mid-load.
 load: $(VENV)/.installed-test $(CATALOGS)
-	$(BIN)/python tests/loadrun.py --patients 64 --submissions 256
+	cd tests && ../$(BIN)/python -m support.loadrun --patients 64 --submissions 256
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check intake tests

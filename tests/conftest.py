@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
-import re
-import secrets
 import socket
 from pathlib import Path
-from typing import Any, NoReturn
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import pytest
-from flask_migrate import upgrade
-from payloads import PDF_PAYLOADS, XSS_PAYLOADS  # noqa: F401 - tests import them from here
-from sqlalchemy import select, text
+from aiosmtpd.controller import Controller
+from helpers import CLINIC_ZONE, Patient, add_staff, reset_database, sign_in
 
 from intake import clinic, create_app
-from intake import questionnaire as q
-from intake.models import MIGRATIONS, Submission, db
-
-DATA = Path(__file__).parent / "data"
-CASES = sorted((DATA / "cases").glob("*.json"))
-CLINIC_ZONE = ZoneInfo("America/New_York")
-
-
-def load_case(path: Path) -> dict[str, Any]:
-    return json.loads(path.read_text(encoding="utf-8"))
+from intake.extensions import mail
+from intake.models import db
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -35,14 +21,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "app" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
-
-
-def _reset_database() -> None:
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("DROP SCHEMA public CASCADE"))
-        db.session.execute(text("CREATE SCHEMA public"))
-        db.session.commit()
-    upgrade(directory=str(MIGRATIONS))
 
 
 @pytest.fixture
@@ -56,7 +34,7 @@ def app(tmp_path: Path):
         "AUDIT_HEAD_FILE": str(tmp_path / "audit_head"),
     })
     with app.app_context():
-        _reset_database()
+        reset_database()
     yield app
     with app.app_context():
         db.session.remove()
@@ -85,122 +63,9 @@ def clock(monkeypatch: pytest.MonkeyPatch):
     return set_day
 
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-
-
-def csrf_token(html: str) -> str:
-    match = CSRF.search(html)
-    assert match, "the page has no CSRF token"
-    return match.group(1)
-
-
-def step_posts(step: q.Step, answers: dict[str, Any]) -> dict[str, Any]:
-    """What a browser posts for a step's answers (composite inputs split, CR LF lines)."""
-    data: dict[str, Any] = {}
-    for item in step.items:
-        value = answers.get(item.id)
-        if value is None or item.system:
-            continue
-        if item.type == "accept":
-            data[item.id] = "y"
-        elif item.type == "multi":
-            data[item.id] = list(value)
-        elif item.type == "date":
-            year, month, day = value.split("-")
-            data.update({f"{item.id}-month": str(int(month)), f"{item.id}-day": str(int(day)),
-                         f"{item.id}-year": year})
-        elif item.type == "month":
-            year, month = value.split("-")
-            data.update({f"{item.id}-month": str(int(month)), f"{item.id}-year": year})
-        elif item.id == "height_cm":
-            data["height_cm-cm"] = f"{value:g}"
-        elif item.id == "weight_kg":
-            data["weight_kg-kg"] = f"{value:g}"
-        elif item.type == "text_multiline":
-            data[item.id] = value.replace("\n", "\r\n")
-        else:
-            data[item.id] = str(value)
-    return data
-
-
-class Patient:
-    """A patient using the site through the test client, as a browser would."""
-
-    def __init__(self, client):
-        self.client = client
-
-    def get(self, url: str):
-        return self.client.get(url)
-
-    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
-        page = self.client.get(url)
-        assert page.status_code == 200, (url, page.status_code, page.location)
-        form = {"csrf_token": csrf_token(page.get_data(as_text=True)), **(data or {})}
-        return self.client.post(url, data=form, **kwargs)
-
-    def save_step(self, slug: str, answers: dict[str, Any], nav: str = "next"):
-        step = q.STEP_BY_SLUG[slug]
-        return self.post(f"/intake/step/{slug}", {**step_posts(step, answers), "nav": nav})
-
-    def walk(self, answers: dict[str, Any], submit: bool = True) -> str:
-        """Answer every step the site leads to; return where the walk ended."""
-        url = "/intake/step/consent"
-        for _ in range(40):
-            if url.startswith("/intake/step/"):
-                response = self.save_step(url.rsplit("/", 1)[1], answers)
-                assert response.status_code == 302, response.get_data(as_text=True)
-                url = response.location
-            elif url in ("/intake/link", "/intake/support"):
-                page = self.get(url).get_data(as_text=True)
-                url = re.search(r'<a class="button" href="([^"]+)"', page).group(1)
-            elif url == "/intake/review":
-                if not submit:
-                    return url
-                response = self.post(url)
-                assert response.status_code == 302
-                return response.location
-            else:
-                raise AssertionError(f"the walk ended up at {url}")
-        raise AssertionError("the walk did not end")
-
-
 @pytest.fixture
 def patient_client(client):
     return Patient(client)
-
-
-def stored(app, reference: str | None = None) -> Submission:
-    with app.app_context():
-        query = select(Submission)
-        if reference:
-            query = query.where(Submission.reference == reference)
-        rows = db.session.scalars(query).all()
-        assert len(rows) == 1, f"{len(rows)} submissions stored"
-        db.session.expunge_all()
-        return rows[0]
-
-
-STAFF_PASSWORD = "a long enough staff passphrase"
-
-
-def add_staff(app, *roles: str, email: str | None = None, **fields: Any) -> str:
-    """Create a staff account; return its email."""
-    from intake.models import StaffUser
-    from intake.staff.auth import hash_password
-
-    email = email or f"{'-'.join(roles) or 'noroles'}-{secrets.token_hex(3)}@clinic.example"
-    with app.app_context():
-        db.session.add(StaffUser(email=email, roles=list(roles),
-                                 password_hash=hash_password(STAFF_PASSWORD), **fields))
-        db.session.commit()
-    return email
-
-
-def sign_in(client, email: str, password: str = STAFF_PASSWORD, next_url: str = ""):
-    page = client.get("/staff/login")
-    url = "/staff/login" + (f"?next={next_url}" if next_url else "")
-    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
-                                  "email": email, "password": password})
 
 
 @pytest.fixture
@@ -220,9 +85,7 @@ def staff_client(app):
 @pytest.fixture
 def mail_inbox(app):
     """A local SMTP server the app sends to; the list of messages it received."""
-    from aiosmtpd.controller import Controller
 
-    from intake.extensions import mail
 
     messages: list[Any] = []
 
@@ -240,16 +103,3 @@ def mail_inbox(app):
     mail.init_app(app)
     yield messages
     controller.stop()
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI") == "true"
-
-
-def service_missing(message: str) -> NoReturn:
-    """PostgreSQL or Redis is not answering: a failure under CI=true (where .ci/run starts
-    them), a skip on a developer's machine that runs neither (`make test` installs what
-    else the suite needs, so a missing Chromium or axe-core always fails)."""
-    if in_ci():
-        pytest.fail(message)
-    pytest.skip(message)

@@ -10,7 +10,7 @@ import textwrap
 
 import pytest
 import redis
-from conftest import add_staff, service_missing, sign_in
+from helpers import CASES, add_staff, load_case, service_missing, sign_in
 from sqlalchemy import delete, func, select, text, update
 
 from intake import audit
@@ -87,7 +87,6 @@ def test_removing_the_newest_rows_is_found(app, runner):
 
 
 def test_rows_hold_no_answer_text(app, patient_client, clock, staff_client):
-    from conftest import CASES, load_case
 
     clock("2025-06-01")
     patient_client.walk(load_case(CASES[0])["answers"])

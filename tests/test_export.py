@@ -17,9 +17,9 @@ from typing import Any
 
 import openpyxl
 import pytest
-from conftest import CASES, CLINIC_ZONE, DATA, csrf_token, load_case
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
+from helpers import CASES, CLINIC_ZONE, DATA, csrf_token, load_case
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, select, update
 

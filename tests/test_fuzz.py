@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import CASES, STAFF_PASSWORD, add_staff, csrf_token, in_ci, load_case, stored
+from helpers import CASES, STAFF_PASSWORD, add_staff, csrf_token, in_ci, load_case, stored
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape

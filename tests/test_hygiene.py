@@ -18,11 +18,20 @@ from urllib.parse import quote_plus
 
 import pytest
 from browser.conftest import live_server  # noqa: F401  (the app served over real HTTP)
-from conftest import CASES, Patient, add_staff, csrf_token, load_case, sign_in, stored
-from live import Client
+from helpers import (
+    CASES,
+    Patient,
+    add_staff,
+    csrf_token,
+    load_case,
+    reset_database,
+    sign_in,
+    stored,
+)
 from packaging.requirements import Requirement
 from packaging.version import Version
 from sqlalchemy import select, text
+from support.live import Client
 
 from intake import create_app
 from intake.models import StaffUser, Submission, db
@@ -87,14 +96,13 @@ def test_a_command_writing_patient_data_over_an_existing_file_makes_it_private(
 
 def test_a_backup_holds_what_a_copy_of_the_database_file_would_miss(tmp_path):
     """A commit sits in the write-ahead log until a checkpoint: copying the file loses it."""
-    from conftest import _reset_database
 
     database = tmp_path / "intake.sqlite"
     app = create_app({"SECRET_KEY": "k", "AUDIT_KEY": "a", "SERVER_NAME": "localhost",
                       "AUDIT_HEAD_FILE": str(tmp_path / "head"),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database}"})
     with app.app_context():
-        _reset_database()
+        reset_database()
         db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # the schema in the file
         db.session.add(StaffUser(email="in-the-log@clinic.example", password_hash="x",
                                  roles=[]))

@@ -12,7 +12,7 @@ import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
-from conftest import CASES, DATA, csrf_token, load_case, stored
+from helpers import CASES, DATA, csrf_token, load_case, stored
 from pypdf import PdfReader
 
 from intake import questionnaire as q

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from conftest import stored
 from fhir.resources.R4B.bundle import Bundle
-from payloads import FORMULA_PAYLOADS, submissions, typed
+from helpers import stored
 from pypdf import PdfReader
+from support.payloads import FORMULA_PAYLOADS, submissions, typed
 from test_export import TRIGGERS, export, libreoffice_sheet, read_csv, submit
 from test_pdf import extract, flat
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import service_missing
-from loadrun import POSTGRESQL_URL, REDIS_URL, load_run, postgresql_answers, redis_answers
+from helpers import service_missing
+from support.loadrun import POSTGRESQL_URL, REDIS_URL, load_run, postgresql_answers, redis_answers
 
 PATIENTS = 16
 SUBMISSIONS = 50

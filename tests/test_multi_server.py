@@ -14,20 +14,20 @@ from pathlib import Path
 import psycopg
 import pytest
 import redis
-from conftest import (
+from helpers import (
     CASES,
     STAFF_PASSWORD,
     Patient,
-    _reset_database,
     add_staff,
     csrf_token,
     load_case,
+    reset_database,
     service_missing,
     sign_in,
     stored,
 )
-from live import Client, Server
 from sqlalchemy import func, select
+from support.live import Client, Server
 
 from intake import audit, create_app
 from intake.models import AuditEvent, db
@@ -209,7 +209,7 @@ def database():
     app = create_app({"TESTING": True, "SECRET_KEY": SHARED["INTAKE_SECRET_KEY"],
                       "SQLALCHEMY_DATABASE_URI": DATABASE})
     with app.app_context():
-        _reset_database()
+        reset_database()
     yield app
     with app.app_context():
         db.session.remove()

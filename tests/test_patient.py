@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+import sqlite3
 from html import unescape
 
 import pytest
-from conftest import CASES, csrf_token, load_case, step_posts, stored
+from helpers import CASES, Patient, csrf_token, load_case, reset_database, step_posts, stored
 from markupsafe import escape
 from sqlalchemy import select, update
 
-from intake import clinic, scoring
+from intake import clinic, create_app, patient, scoring
 from intake import questionnaire as q
-from intake.models import ResumeLink, Submission, db
+from intake.models import ResumeLink, Submission, db, utcnow
 
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
 
@@ -256,8 +257,6 @@ def test_a_double_submit_makes_one_submission(app, patient_client, clock):
 def test_a_step_checked_while_another_tab_sent_the_draft_changes_nothing(
         app, patient_client, clock, monkeypatch):
     """A step is checked before the write lock is taken: the draft is read again under it."""
-    from intake import patient
-    from intake.models import utcnow
 
     clock("2025-06-01")
     patient_client.walk(P01["answers"], submit=False)
@@ -518,11 +517,8 @@ def test_a_switched_off_instrument_is_not_asked(app, patient_client, clock):
 
 def test_a_busy_database_answers_503_and_keeps_the_page(tmp_path, monkeypatch):
     """A write lock held elsewhere past the busy timeout (SQLite's, so on a SQLite file)."""
-    import sqlite3
 
-    from conftest import Patient, _reset_database
 
-    from intake import create_app
 
     monkeypatch.delenv("DATABASE_URL", raising=False)
     path = tmp_path / "busy.sqlite"
@@ -530,7 +526,7 @@ def test_a_busy_database_answers_503_and_keeps_the_page(tmp_path, monkeypatch):
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
                       "SQLITE_BUSY_TIMEOUT": 0.2})
     with app.app_context():
-        _reset_database()
+        reset_database()
     monkeypatch.setattr(clinic, "now", lambda: dt.datetime(2025, 6, 1, 10, tzinfo=dt.UTC))
     visitor = Patient(app.test_client())
     visitor.save_step("consent", P01["answers"])

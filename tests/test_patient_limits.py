@@ -7,7 +7,7 @@ import re
 from html import unescape
 
 import pytest
-from conftest import Patient, _reset_database, sign_in
+from helpers import Patient, reset_database, sign_in
 from sqlalchemy import func, select
 from test_patient import P01, page_text
 
@@ -109,7 +109,7 @@ def test_with_the_limiter_switched_off_nothing_is_counted(tmp_path):
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'intake.sqlite'}",
             "NEW_DRAFT_LIMIT": "1 per hour"})
         with app.app_context():
-            _reset_database()
+            reset_database()
         assert [new_draft(app).status_code for _ in range(3)] == [302] * 3
     finally:
         limiter.enabled = True  # the extension object outlives this app

@@ -7,7 +7,7 @@ import re
 from email import message_from_bytes
 
 import pytest
-from conftest import Patient, csrf_token
+from helpers import Patient, csrf_token
 from hypothesis import given
 from hypothesis import strategies as st
 from test_fuzz import FUZZ

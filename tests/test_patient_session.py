@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 
 import pytest
-from conftest import Patient, csrf_token, step_posts, stored
+from helpers import Patient, csrf_token, step_posts, stored
 from sqlalchemy import select
 from test_patient import P01, dob_parts, last_saved, link_from, page_text, start_draft
 

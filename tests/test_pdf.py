@@ -11,13 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CASES, DATA, PDF_PAYLOADS, load_case
-from payloads import NAMES
+from helpers import CASES, DATA, load_case
 from PIL import Image
 from pypdf import PdfReader
+from support.payloads import NAMES, PDF_PAYLOADS
 
 from intake import bodymap, scoring
 from intake.clinic import policy as policy_from_config
+from intake.models import Submission, db
 from intake.questionnaire import (
     QUESTIONNAIRE_VERSION,
     STEPS,
@@ -388,7 +389,6 @@ def test_rescore_keeps_the_old_score_and_the_pdf_says_so(app, runner, patient_cl
     result = runner.invoke(args=["rescore", "--since", "2025-06-01"])
     assert result.exit_code == 0 and "Rescored 1 submission(s)" in result.output
     with app.app_context():
-        from intake.models import Submission, db
 
         submission = db.session.query(Submission).one()
         assert submission.score["instruments"]["stop_bang"] == {"total": None,

@@ -10,7 +10,7 @@ from html import unescape
 from typing import Any
 
 import pytest
-from conftest import CASES, DATA, load_case
+from helpers import CASES, DATA, load_case
 
 from intake import forms, patient
 from intake import questionnaire as q

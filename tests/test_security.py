@@ -6,12 +6,12 @@ import re
 import sqlite3
 
 import pytest
-from conftest import add_staff, csrf_token, sign_in
 from flask import abort
+from helpers import add_staff, csrf_token, reset_database, sign_in
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from intake import clinic
+from intake import clinic, create_app
 from intake.models import AuditEvent, db
 from intake.staff import work
 
@@ -77,7 +77,6 @@ def test_without_proxy_fix_a_forwarded_address_is_ignored(app, client):
 
 
 def test_with_proxy_fix_the_real_client_address_and_https_are_seen(tmp_path):
-    from intake import create_app
 
     app = create_app({
         "TESTING": True, "SECRET_KEY": "k", "AUDIT_KEY": "a", "SERVER_NAME": "localhost",
@@ -85,10 +84,9 @@ def test_with_proxy_fix_the_real_client_address_and_https_are_seen(tmp_path):
         "PROXY_FIX_X_PROTO": 1,
         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'intake.sqlite'}",
     })
-    from conftest import _reset_database
 
     with app.app_context():
-        _reset_database()
+        reset_database()
     client = app.test_client()
     email = add_staff(app, "staff")
     client.environ_base.update(HTTP_X_FORWARDED_FOR="203.0.113.9",
@@ -225,7 +223,6 @@ def bare_config(tmp_path, **settings) -> dict:
 
 
 def test_debug_is_off_unless_asked_for(tmp_path, monkeypatch):
-    from intake import create_app
 
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
     app = create_app(bare_config(tmp_path, **PRODUCTION))
@@ -234,7 +231,6 @@ def test_debug_is_off_unless_asked_for(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("how", ["setting", "FLASK_DEBUG"])
 def test_debug_is_refused_when_configured_for_production(tmp_path, monkeypatch, how):
-    from intake import create_app
 
     settings = dict(PRODUCTION)
     if how == "setting":
@@ -246,7 +242,6 @@ def test_debug_is_refused_when_configured_for_production(tmp_path, monkeypatch, 
 
 
 def test_debug_still_works_in_development(tmp_path, monkeypatch):
-    from intake import create_app
 
     monkeypatch.setenv("FLASK_DEBUG", "1")
     assert create_app(bare_config(tmp_path)).debug is True

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 import redis
-from conftest import service_missing
 from flask_migrate import upgrade
+from helpers import service_missing
 
 from intake import config as defaults
 from intake import create_app, settings

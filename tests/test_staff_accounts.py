@@ -6,7 +6,7 @@ import html
 import threading
 
 import pytest
-from conftest import add_staff, csrf_token, sign_in
+from helpers import add_staff, csrf_token, sign_in
 from sqlalchemy import select
 
 from intake.models import AuditEvent, StaffUser, db

@@ -9,16 +9,9 @@ import json
 import re
 
 import pytest
-from conftest import (
-    STAFF_PASSWORD,
-    _reset_database,
-    add_staff,
-    csrf_token,
-    service_missing,
-    sign_in,
-)
-from payloads import REDIRECT_PAYLOADS
+from helpers import STAFF_PASSWORD, add_staff, csrf_token, reset_database, service_missing, sign_in
 from sqlalchemy import select
+from support.payloads import REDIRECT_PAYLOADS
 
 from intake import clinic, create_app
 from intake.models import AuditEvent, StaffUser, db
@@ -354,7 +347,7 @@ def test_the_rate_limit_is_shared_through_redis(tmp_path):
     apps = [create_app(config), create_app(config)]
     statuses = []
     with apps[0].app_context():
-        _reset_database()
+        reset_database()
     for attempt in range(6):
         client = apps[attempt % 2].test_client()
         statuses.append(client.post("/staff/login", data={

@@ -8,7 +8,7 @@ import statistics
 import time
 
 import pytest
-from conftest import STAFF_PASSWORD, add_staff, csrf_token, sign_in
+from helpers import STAFF_PASSWORD, add_staff, csrf_token, sign_in
 from sqlalchemy import func, select
 
 from intake.models import StaffUser, db

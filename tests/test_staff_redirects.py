@@ -4,7 +4,7 @@ this site, never on a server error or another site."""
 from __future__ import annotations
 
 import pytest
-from conftest import STAFF_PASSWORD, add_staff, csrf_token
+from helpers import STAFF_PASSWORD, add_staff, csrf_token
 from hypothesis import given
 from hypothesis import strategies as st
 from test_fuzz import FUZZ

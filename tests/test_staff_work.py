@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import CASES, CLINIC_ZONE, XSS_PAYLOADS, csrf_token, load_case, stored
+from helpers import CASES, CLINIC_ZONE, csrf_token, load_case, stored
 from pypdf import PdfReader
 from sqlalchemy import event, select
+from support.payloads import XSS_PAYLOADS
 
 from intake import scoring
 from intake.models import (

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from conftest import (
+from helpers import (
     CASES,
     STAFF_PASSWORD,
     Patient,
@@ -27,8 +27,8 @@ from conftest import (
     stored,
 )
 from playwright.sync_api import Page, expect
+from support.browser import DESK, PHONE, REFERENCE, SCREENSHOTS, Tab, page_width, tab_to
 
-from browser.conftest import DESK, PHONE, REFERENCE, SCREENSHOTS, Tab, page_width, tab_to
 from intake import questionnaire as q
 
 pytestmark = pytest.mark.browser

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Patient, add_staff
-from payloads import submissions, typed
+from helpers import Patient, add_staff
 from playwright.sync_api import Page, expect
+from support.browser import DESK, REFERENCE, follow
+from support.payloads import submissions, typed
 
-from browser.conftest import DESK, REFERENCE, follow
 from browser.test_staff_browser import sign_in, worklist_rows
 
 pytestmark = pytest.mark.browser

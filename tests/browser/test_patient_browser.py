@@ -10,10 +10,9 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 import pytest
-from conftest import CASES, load_case, stored
+from helpers import CASES, load_case, stored
 from playwright.sync_api import Locator, Page, expect
-
-from browser.conftest import (
+from support.browser import (
     PHONE,
     REFERENCE,
     SCREENSHOTS,
@@ -22,6 +21,7 @@ from browser.conftest import (
     tab_to,
     type_lines,
 )
+
 from intake import questionnaire as q
 
 pytestmark = pytest.mark.browser

@@ -10,10 +10,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from babel.support import Translations
-from conftest import CASES, load_case, stored
+from helpers import CASES, load_case, stored
 from playwright.sync_api import Page, expect
+from support.browser import REFERENCE, follow, tab_to, type_lines
 
-from browser.conftest import REFERENCE, follow, tab_to, type_lines
 from intake import questionnaire as q
 
 pytestmark = pytest.mark.browser

@@ -7,10 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import CASES, STAFF_PASSWORD, Patient, add_staff, load_case
+from helpers import CASES, STAFF_PASSWORD, Patient, add_staff, load_case
 from playwright.sync_api import Locator, Page, expect
-
-from browser.conftest import (
+from support.browser import (
     DESK,
     PHONE,
     REFERENCE,
@@ -20,6 +19,7 @@ from browser.conftest import (
     tab_to,
     type_lines,
 )
+
 from intake import scoring
 
 pytestmark = pytest.mark.browser

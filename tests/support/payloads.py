@@ -12,7 +12,7 @@ from typing import Any
 
 from intake import questionnaire as q
 
-CASE = Path(__file__).parent / "data" / "cases" / "P01.json"
+CASE = Path(__file__).parent.parent / "data" / "cases" / "P01.json"
 
 #: Markup for the staff pages (security.md, "Output encoding").
 XSS_PAYLOADS = (

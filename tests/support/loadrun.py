@@ -32,8 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import redis
-from conftest import CASES, Patient, load_case
-from live import Client, Page, Server
+from helpers import CASES, Patient, load_case
 from sqlalchemy import Engine, create_engine, make_url, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -41,6 +40,7 @@ from sqlalchemy.orm import Session
 from intake import config
 from intake import questionnaire as q
 from intake.models import REFERENCE_ALPHABET, Submission
+from support.live import Client, Page, Server
 
 PROFILE = load_case(next(path for path in CASES if path.stem == "P01"))
 #: Dropped and created again by every PostgreSQL run.

@@ -1,0 +1,163 @@
+"""What the tests share besides fixtures: the cases, a patient and staff at the site, CSRF."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask_migrate import upgrade
+from sqlalchemy import select, text
+
+from intake import questionnaire as q
+from intake.models import MIGRATIONS, StaffUser, Submission, db
+from intake.staff.auth import hash_password
+
+DATA = Path(__file__).parent / "data"
+
+
+CASES = sorted((DATA / "cases").glob("*.json"))
+
+
+CLINIC_ZONE = ZoneInfo("America/New_York")
+
+
+def load_case(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def reset_database() -> None:
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("DROP SCHEMA public CASCADE"))
+        db.session.execute(text("CREATE SCHEMA public"))
+        db.session.commit()
+    upgrade(directory=str(MIGRATIONS))
+
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF.search(html)
+    assert match, "the page has no CSRF token"
+    return match.group(1)
+
+
+def step_posts(step: q.Step, answers: dict[str, Any]) -> dict[str, Any]:
+    """What a browser posts for a step's answers (composite inputs split, CR LF lines)."""
+    data: dict[str, Any] = {}
+    for item in step.items:
+        value = answers.get(item.id)
+        if value is None or item.system:
+            continue
+        if item.type == "accept":
+            data[item.id] = "y"
+        elif item.type == "multi":
+            data[item.id] = list(value)
+        elif item.type == "date":
+            year, month, day = value.split("-")
+            data.update({f"{item.id}-month": str(int(month)), f"{item.id}-day": str(int(day)),
+                         f"{item.id}-year": year})
+        elif item.type == "month":
+            year, month = value.split("-")
+            data.update({f"{item.id}-month": str(int(month)), f"{item.id}-year": year})
+        elif item.id == "height_cm":
+            data["height_cm-cm"] = f"{value:g}"
+        elif item.id == "weight_kg":
+            data["weight_kg-kg"] = f"{value:g}"
+        elif item.type == "text_multiline":
+            data[item.id] = value.replace("\n", "\r\n")
+        else:
+            data[item.id] = str(value)
+    return data
+
+
+class Patient:
+    """A patient using the site through the test client, as a browser would."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def get(self, url: str):
+        return self.client.get(url)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any):
+        page = self.client.get(url)
+        assert page.status_code == 200, (url, page.status_code, page.location)
+        form = {"csrf_token": csrf_token(page.get_data(as_text=True)), **(data or {})}
+        return self.client.post(url, data=form, **kwargs)
+
+    def save_step(self, slug: str, answers: dict[str, Any], nav: str = "next"):
+        step = q.STEP_BY_SLUG[slug]
+        return self.post(f"/intake/step/{slug}", {**step_posts(step, answers), "nav": nav})
+
+    def walk(self, answers: dict[str, Any], submit: bool = True) -> str:
+        """Answer every step the site leads to; return where the walk ended."""
+        url = "/intake/step/consent"
+        for _ in range(40):
+            if url.startswith("/intake/step/"):
+                response = self.save_step(url.rsplit("/", 1)[1], answers)
+                assert response.status_code == 302, response.get_data(as_text=True)
+                url = response.location
+            elif url in ("/intake/link", "/intake/support"):
+                page = self.get(url).get_data(as_text=True)
+                url = re.search(r'<a class="button" href="([^"]+)"', page).group(1)
+            elif url == "/intake/review":
+                if not submit:
+                    return url
+                response = self.post(url)
+                assert response.status_code == 302
+                return response.location
+            else:
+                raise AssertionError(f"the walk ended up at {url}")
+        raise AssertionError("the walk did not end")
+
+
+def stored(app, reference: str | None = None) -> Submission:
+    with app.app_context():
+        query = select(Submission)
+        if reference:
+            query = query.where(Submission.reference == reference)
+        rows = db.session.scalars(query).all()
+        assert len(rows) == 1, f"{len(rows)} submissions stored"
+        db.session.expunge_all()
+        return rows[0]
+
+
+STAFF_PASSWORD = "a long enough staff passphrase"
+
+
+def add_staff(app, *roles: str, email: str | None = None, **fields: Any) -> str:
+    """Create a staff account; return its email."""
+
+    email = email or f"{'-'.join(roles) or 'noroles'}-{secrets.token_hex(3)}@clinic.example"
+    with app.app_context():
+        db.session.add(StaffUser(email=email, roles=list(roles),
+                                 password_hash=hash_password(STAFF_PASSWORD), **fields))
+        db.session.commit()
+    return email
+
+
+def sign_in(client, email: str, password: str = STAFF_PASSWORD, next_url: str = ""):
+    page = client.get("/staff/login")
+    url = "/staff/login" + (f"?next={next_url}" if next_url else "")
+    return client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                  "email": email, "password": password})
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def service_missing(message: str) -> NoReturn:
+    """PostgreSQL or Redis is not answering: a failure under CI=true (where .ci/run starts
+    them), a skip on a developer's machine that runs neither (`make test` installs what
+    else the suite needs, so a missing Chromium or axe-core always fails)."""
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
