@@ -16,7 +16,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from intake import scoring
-from intake.questionnaire import QUESTIONNAIRE_VERSION, clean_answers
+from intake.questionnaire import INTAKE, QUESTIONNAIRE_VERSION, clean_answers
 from intake.reports.pdf import FONT, register_fonts, render_pdf, text
 from intake.reports.summary import Summary, build_summary
 
@@ -29,7 +29,7 @@ def p01_summary() -> Summary:
     data = json.loads(CASE.read_text(encoding="utf-8"))
     submitted_on = dt.date.fromisoformat(data["submitted_on"])
     return build_summary(
-        answers=clean_answers(data["answers"], submitted_on),
+        answers=clean_answers(INTAKE, data["answers"], submitted_on),
         score=scoring.score_file(data), reference="K7Q-4MZ-9TX",
         submitted_at=dt.datetime(2025, 6, 1, 18, 32, tzinfo=dt.UTC),
         reference_date=submitted_on, clinic_name="Riverside Pain Clinic",

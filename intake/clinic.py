@@ -16,8 +16,11 @@ from flask import current_app
 from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 
-from intake.questionnaire import N_
-from intake.scoring import Policy
+from intake.questionnaire import N_, Questionnaire
+from intake.scoring import INTAKE_RULES, Policy, Rules
+
+#: The questionnaires this clinic serves, by key, with how each is scored.
+RULES: dict[str, Rules] = {INTAKE_RULES.questionnaire.key: INTAKE_RULES}
 
 #: Patient-facing copy in English, translated through the catalog like every patient
 #: string. A clinic replaces any of it with PATIENT_COPY; every default awaits the
@@ -105,6 +108,14 @@ def policy(config: Mapping[str, Any] | None = None) -> Policy:
         dast10_enabled=bool(config.get("DAST10_ENABLED", True)),
         dast_skip=bool(config.get("DAST_SKIP", True)),
     )
+
+
+def rules(key: str) -> Rules:
+    return RULES[key]
+
+
+def questionnaire(key: str) -> Questionnaire:
+    return RULES[key].questionnaire
 
 
 def copy_text(key: str, **values: Any) -> Markup:

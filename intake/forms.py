@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -466,10 +465,15 @@ class ResumeForm(FlaskForm):
         return valid
 
 
-@lru_cache(maxsize=256)
-def step_form_class(slug: str, item_ids: tuple[str, ...]) -> type[StepForm]:
-    """The form class of a step showing these items (built once, then cached)."""
-    items = tuple(q.ITEMS[i] for i in item_ids)
-    fields = {item.id: _field(item) for item in items}
-    return type(f"{slug.title().replace('_', '')}Form", (StepForm,),
-                {**fields, "step": q.STEP_BY_SLUG[slug], "items": items})
+_FORM_CLASSES: dict[tuple[str, ...], type[StepForm]] = {}
+
+
+def step_form_class(questionnaire: q.Questionnaire, step: q.Step,
+                    items: tuple[q.Item, ...]) -> type[StepForm]:
+    """The form class of a step showing these items (built once, then kept)."""
+    key = (questionnaire.key, questionnaire.version, step.slug, *(item.id for item in items))
+    if key not in _FORM_CLASSES:
+        fields = {item.id: _field(item) for item in items}
+        _FORM_CLASSES[key] = type(f"{step.slug.title().replace('_', '')}Form", (StepForm,),
+                                  {**fields, "step": step, "items": items})
+    return _FORM_CLASSES[key]

@@ -86,7 +86,12 @@ class Submission(db.Model):
     session_nonce: Mapped[str | None] = mapped_column(String(43))
     status: Mapped[str] = mapped_column(String(24), default="draft", index=True)
     language: Mapped[str] = mapped_column(String(8), default="en")
+    #: Which questionnaire the answers are to (its key), and its version.
+    questionnaire: Mapped[str] = mapped_column(String(40), server_default="intake")
     questionnaire_version: Mapped[str] = mapped_column(String(16))
+    #: Values from outside the answers that the questionnaire's scoring reads (a baseline
+    #: from an earlier visit), fixed when the draft is made.
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     completed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -244,7 +249,8 @@ def new_reference() -> str:
     return f"{chars[:3]}-{chars[3:6]}-{chars[6:]}"
 
 
-def create_draft(language: str, version: str) -> Submission:
+def create_draft(language: str, questionnaire: str, version: str,
+                 inputs: dict[str, Any] | None = None) -> Submission:
     """A new draft row, flushed so its reference is taken."""
     while True:
         reference = new_reference()
@@ -252,7 +258,8 @@ def create_draft(language: str, version: str) -> Submission:
             continue
         draft = Submission(
             reference=reference, draft_key=secrets.token_urlsafe(32), language=language,
-            questionnaire_version=version, answers={}, completed_steps=[],
+            questionnaire=questionnaire, questionnaire_version=version,
+            inputs=inputs or {}, answers={}, completed_steps=[],
         )
         db.session.add(draft)
         db.session.flush()

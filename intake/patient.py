@@ -17,6 +17,7 @@ from flask import (
     Blueprint,
     abort,
     current_app,
+    g,
     redirect,
     render_template,
     request,
@@ -85,22 +86,26 @@ def current_draft(lock: bool = False) -> Submission | None:
 
     A session idles out PATIENT_IDLE_TIMEOUT after the draft's last save, so reading a page
     writes nothing (and nothing but a resume, which replaces the nonce, saves it again). A
-    sent draft opens for its sender only for SENT_GRACE.
+    sent draft opens for its sender only for SENT_GRACE. Read once a request (the locked
+    read, before a save, reads it again).
     """
+    if not lock and "draft" in g:
+        return g.draft
     key = session.get("draft")
-    if not key:
-        return None
-    query = select(Submission).where(Submission.draft_key == key)
-    if lock:
-        query = query.with_for_update()
-    draft = db.session.scalar(query)
-    if draft is None or not draft.holds_session(session.get("nonce")):
-        return None
-    if draft.submitted_at is not None:
-        over = clinic.now() - draft.submitted_at > SENT_GRACE
-    else:
-        over = utcnow() - draft.updated_at > current_app.config["PATIENT_IDLE_TIMEOUT"]
-    return None if over else draft
+    draft = None
+    if key:
+        query = select(Submission).where(Submission.draft_key == key)
+        draft = db.session.scalar(query.with_for_update() if lock else query)
+    if draft is not None and not draft.holds_session(session.get("nonce")):
+        draft = None
+    if draft is not None and draft.submitted_at is not None:
+        draft = None if clinic.now() - draft.submitted_at > SENT_GRACE else draft
+    elif draft is not None:
+        idle = utcnow() - draft.updated_at > current_app.config["PATIENT_IDLE_TIMEOUT"]
+        draft = None if idle else draft
+    if not lock:
+        g.draft = draft
+    return draft
 
 
 def draft_limit_key() -> str | None:
@@ -135,49 +140,36 @@ def count_new_draft() -> int | None:
     return max(1, math.ceil(reset_at - time.time()))
 
 
-def shown_items(step: q.Step, answers: dict[str, Any], today: dt.date) -> tuple[str, ...]:
-    """The items a step renders: a follow-up on this same page is always rendered."""
-    own = {item.id for item in step.items}
-    off = switched_off()
-    ids = []
-    for item in step.items:
-        if item.system or item.instrument in off:
-            continue
-        condition = q.condition(item, off)
-        same_page = condition is None or set(condition.items()) <= own
-        if same_page or condition.holds(answers, q.age_from(answers, today)):
-            ids.append(item.id)
-    return tuple(ids)
+def questionnaire_of(draft: Submission | None) -> q.Questionnaire:
+    """The questionnaire a draft answers; without a draft, the intake (which anyone starts)."""
+    return clinic.questionnaire(draft.questionnaire if draft else q.INTAKE.key)
 
 
-def steps_for(answers: dict[str, Any], today: dt.date) -> list[q.Step]:
-    return q.shown_steps(answers, today, switched_off())
-
-
-def first_unfinished(draft: Submission | None, today: dt.date) -> str:
-    """Where a patient picks up: the first step that applies and is not yet saved."""
+def journey_of(draft: Submission | None, today: dt.date) -> q.Journey:
+    """The way through the draft's questionnaire its answers show, computed once a request."""
     if draft is None:
-        return url_for("patient.step", slug="consent")
-    for step in steps_for(draft.answers, today):
-        if step.slug not in draft.completed_steps:
-            return url_for("patient.step", slug=step.slug)
-    return url_for("patient.review")
+        return q.Journey(q.INTAKE, {}, today, switched_off())
+    return q.Journey(questionnaire_of(draft), draft.answers, today, switched_off(),
+                     draft.completed_steps)
 
 
-def neighbour(slug: str, answers: dict[str, Any], today: dt.date, offset: int) -> str | None:
-    slugs = [s.slug for s in steps_for(answers, today)]
-    index = slugs.index(slug) + offset if slug in slugs else -1
-    return slugs[index] if 0 <= index < len(slugs) else None
+def step_url(slug: str | None) -> str:
+    """A step's page; None stands for the review, which follows the last step."""
+    return url_for("patient.step", slug=slug) if slug else url_for("patient.review")
 
 
-def next_url(slug: str, draft: Submission, today: dt.date) -> str:
-    following = neighbour(slug, draft.answers, today, +1)
-    if following is None or (
-        request.args.get("return") == "review"
-        and url_for("patient.review") == first_unfinished(draft, today)
-    ):
-        return first_unfinished(draft, today)
-    return url_for("patient.step", slug=following)
+def first_unfinished(journey: q.Journey) -> str:
+    """Where a patient picks up: the first step that applies and is not yet saved."""
+    step = journey.first_unfinished()
+    return step_url(step.slug if step else None)
+
+
+def next_url(slug: str, journey: q.Journey) -> str:
+    following = journey.neighbour(slug, +1)
+    if following is None or (request.args.get("return") == "review"
+                             and journey.first_unfinished() is None):
+        return first_unfinished(journey)
+    return step_url(following)
 
 
 def notify_urgent(reference: str) -> None:
@@ -265,7 +257,7 @@ def database_busy(error: OperationalError):
 
 @bp.get("/")
 def landing():
-    shortest, longest = q.minutes_to_answer(switched_off())
+    shortest, longest = q.minutes_to_answer(q.INTAKE, switched_off())
     return render_template("patient/landing.html", copy=clinic.copy_text,
                            shortest=shortest, longest=longest)
 
@@ -284,7 +276,6 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
     changed in between (another tab saved, or sent it), the post is checked again under
     the lock (``locked``).
     """
-    step = q.STEP_BY_SLUG.get(slug) or abort(404)
     today = clinic.today()
     posting = request.method == "POST"
     if posting and save and locked:
@@ -292,22 +283,20 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
     draft = current_draft(lock=locked)
     if draft is not None and draft.submitted_at is not None:
         return redirect(url_for("patient.done"))
-    if draft is None and slug != "consent":
+    journey = journey_of(draft, today)
+    step = journey.questionnaire.step_by_slug.get(slug) or abort(404)
+    if draft is None and step is not journey.questionnaire.first:
         if not posting:
             return redirect(url_for("patient.landing"))
         notice = _("For your privacy, your session ended after a long time without "
                    "activity, so this page was not saved. Open your private link to "
                    "continue, or start again.")
         save, status = False, 400
-    answers = draft.answers if draft else {}
-    if draft is not None:
-        shown = [s.slug for s in steps_for(answers, today)]
-        reachable = shown[: shown.index(slug) + 1] if slug in shown else []
-        if not reachable or any(s not in draft.completed_steps for s in reachable[:-1]):
-            return redirect(first_unfinished(draft, today))
+    answers = journey.answers
+    if draft is not None and not journey.reachable(slug):
+        return redirect(first_unfinished(journey))
 
-    item_ids = shown_items(step, answers, today)
-    form_class = forms.step_form_class(slug, item_ids)
+    form_class = forms.step_form_class(journey.questionnaire, step, journey.page_items(step))
     form = form_class(
         formdata=request.form if posting else None, data=None if posting else answers,
         context=answers, reference=today, switched_off=switched_off(),
@@ -329,13 +318,12 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         return save_step(step, draft, form, today)
     if posting and not save:
         form.validate()
-    shown = steps_for(answers, today) if draft else [q.STEPS[0]]
-    number = [s.slug for s in shown].index(slug) + 1 if slug in [s.slug for s in shown] else 1
+    number = journey.slugs.index(slug) + 1 if slug in journey.slugs else 1
     return render_template(
-        "patient/step.html", step=step, form=form, number=number, total=len(shown),
-        draft=draft, notice=notice, copy=clinic.copy_text,
-        can_finish_later=bool(draft and "about" in draft.completed_steps),
-        saved_at=session.pop("saved_at", None), back=neighbour(slug, answers, today, -1),
+        "patient/step.html", step=step, form=form, number=number,
+        total=len(journey.slugs) if draft else 1, draft=draft, notice=notice,
+        copy=clinic.copy_text, can_finish_later=bool(draft and can_link(draft)),
+        saved_at=session.pop("saved_at", None), back=journey.neighbour(slug, -1),
     ), status
 
 
@@ -346,25 +334,35 @@ def snapshot(draft: Submission | None) -> tuple[Any, ...] | None:
     return dict(draft.answers), list(draft.completed_steps), draft.submitted_at
 
 
+def can_link(draft: Submission) -> bool:
+    """A private link (and so finishing later) is offered once the step it follows is
+    saved; a questionnaire reached by a link offers it from the start."""
+    after = questionnaire_of(draft).link_after
+    return after is None or after in draft.completed_steps
+
+
 def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
+    questionnaire = questionnaire_of(draft)
     if draft is None:
-        draft = create_draft(str(get_locale()), q.QUESTIONNAIRE_VERSION)
+        draft = create_draft(str(get_locale()), questionnaire.key, questionnaire.version)
         hold_session(draft)
-    new_link = step.slug == "about" and "about" not in draft.completed_steps
+    new_link = step.slug == questionnaire.link_after and not can_link(draft)
     rendered = {item.id for item in form.items}
     answers = {k: v for k, v in draft.answers.items() if k not in rendered}
     answers.update(form.answers())
-    crisis = step.slug == "mood" and answers.get("phq9_9", 0) >= 1
+    crisis = questionnaire.crisis is not None and questionnaire.crisis.raised(step, answers)
     if crisis:
-        answers["phq9_9_endorsed"] = max(answers["phq9_9"], answers.get("phq9_9_endorsed", 0))
-    draft.answers = q.drop_hidden(answers, today, switched_off())
+        answers = questionnaire.crisis.kept(answers)
+    draft.answers = q.drop_hidden(questionnaire, answers, today, switched_off())
     draft.index_names()
     draft.completed_steps = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
     draft.language = str(get_locale())
     draft.updated_at = utcnow()
-    newly_urgent = "phq9_9_endorsed" in draft.answers and workflow.mark_urgent(draft)
+    newly_urgent = (questionnaire.crisis is not None
+                    and questionnaire.crisis.urgent(draft.answers) and workflow.mark_urgent(draft))
     reference = draft.reference
-    destination = saved_destination(step, draft, today, crisis, new_link)
+    journey = journey_of(draft, today)
+    destination = saved_destination(step, draft, journey, crisis, new_link)
     db.session.commit()
     if newly_urgent:
         notify_urgent(reference)
@@ -372,30 +370,29 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     return redirect(destination)
 
 
-def saved_destination(step: q.Step, draft: Submission, today: dt.date, crisis: bool,
+def saved_destination(step: q.Step, draft: Submission, journey: q.Journey, crisis: bool,
                       new_link: bool) -> str:
     """Where a saved step leads, read before the commit expires (and would reload) the draft."""
     nav = request.form.get("nav")
-    if nav == "later" and "about" in draft.completed_steps:
+    if nav == "later" and can_link(draft):
         return url_for("patient.finish_later")
     if crisis:
         return url_for("patient.support", **request.args)
     if new_link:
         return url_for("patient.link")
-    if nav == "back":
-        previous = neighbour(step.slug, draft.answers, today, -1)
-        if previous:
-            return url_for("patient.step", slug=previous)
-    return next_url(step.slug, draft, today)
+    if nav == "back" and (previous := journey.neighbour(step.slug, -1)):
+        return step_url(previous)
+    return next_url(step.slug, journey)
 
 
 @bp.get("/intake/support")
 def support():
     draft = current_draft()
-    if draft is None or draft.submitted_at is not None:
+    crisis = questionnaire_of(draft).crisis
+    if draft is None or draft.submitted_at is not None or crisis is None:
         return redirect(url_for("patient.landing"))
     return render_template("patient/support.html", copy=clinic.copy_text,
-                           next=next_url("mood", draft, clinic.today()))
+                           next=next_url(crisis.after, journey_of(draft, clinic.today())))
 
 
 def resume_url(token: str) -> str:
@@ -425,7 +422,7 @@ def draft_to_link() -> Submission | None:
     """This session's unsent draft, locked, once its date of birth (which a link asks) is saved."""
     begin_write()
     draft = current_draft(lock=True)
-    if draft is None or draft.submitted_at is not None or "about" not in draft.completed_steps:
+    if draft is None or draft.submitted_at is not None or not can_link(draft):
         return None
     return draft
 
@@ -446,7 +443,7 @@ def link():
     url, expires = new_resume_link(draft)
     email = draft.answers.get("email")
     send = request.method == "POST" and bool(request.form.get("send") and email and mail_ready())
-    following = first_unfinished(draft, clinic.today())
+    following = first_unfinished(journey_of(draft, clinic.today()))
     db.session.commit()
     if send:
         send_link(email, url, expires)
@@ -502,51 +499,41 @@ def review():
     if draft.submitted_at is not None:
         return finish_submission(draft)
     # Age-based branching is checked again on the submission date.
-    if first_unfinished(draft, today) != url_for("patient.review"):
-        return redirect(first_unfinished(draft, today))
+    journey = journey_of(draft, today)
+    if journey.first_unfinished() is not None:
+        return redirect(first_unfinished(journey))
     if posting:
         return submit(draft, today)
-    policy = clinic.policy()
-    missing = scoring.unanswered_safety(draft.answers, today, policy)
-    return render_template(
-        "patient/review.html", sections=review_sections(draft.answers, today),
-        missing=[safety_link(item) for item in missing], draft=draft,
-    )
+    rules = clinic.rules(draft.questionnaire)
+    missing = rules.unanswered(draft.answers, today, clinic.policy())
+    sections = [{"step": step, "rows": [(item, draft.answers.get(item.id))
+                                        for item in journey.shown_items(step)]}
+                for step in journey.steps]
+    return render_template("patient/review.html", sections=sections, draft=draft,
+                           missing=[safety_link(rules, item) for item in missing])
 
 
-def review_sections(answers: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
-    off = switched_off()
-    sections = []
-    for step in steps_for(answers, today):
-        rows = [
-            (item, answers.get(item.id))
-            for item in step.items
-            if not item.system and q.item_shown(item, answers, today, off)
-        ]
-        sections.append({"step": step, "rows": rows})
-    return sections
-
-
-def safety_link(item_id: str) -> tuple[str, str]:
-    """A missing safety answer: its question and the place to answer it."""
-    item = q.ITEMS["dast_1" if item_id == "dast10" else item_id]
-    label = _("The drug use questions") if item_id == "dast10" else _(item.label)
+def safety_link(rules: scoring.Rules, code: str) -> tuple[str, str]:
+    """A missing safety answer: its question (or group's words) and the place to answer it."""
+    item, words = rules.safety_question(code)
     target = url_for("patient.step", slug=item.step, **{"return": "review"})
-    return label, f"{target}#{item.id}"
+    return _(words), f"{target}#{item.id}"
 
 
 def submit(draft: Submission, today: dt.date):
     """Submit once: the row is locked, so a second click finds it already submitted."""
     policy = clinic.policy()
-    draft.answers = q.drop_hidden(draft.answers, today, policy.switched_off)
-    workflow.submit(draft, scoring.score(draft.answers, today, policy),
-                    clinic.now().astimezone(dt.UTC))
+    questionnaire = questionnaire_of(draft)
+    draft.answers = q.drop_hidden(questionnaire, draft.answers, today, policy.switched_off)
+    score = clinic.rules(draft.questionnaire).score(draft.answers, today, policy, draft.inputs)
+    workflow.submit(draft, score, clinic.now().astimezone(dt.UTC))
     db.session.commit()
     return finish_submission(draft)
 
 
 def finish_submission(draft: Submission):
-    adult = (q.age_from(draft.answers, clinic.today()) or q.ADULT_AGE) >= q.ADULT_AGE
+    age = q.age_from(draft.answers, clinic.today())
+    adult = questionnaire_of(draft).adult_only_after is None or (age or q.ADULT_AGE) >= q.ADULT_AGE
     forget_session()
     session["done"] = draft.reference
     session["adult"] = adult
@@ -629,7 +616,7 @@ def resume(token: str):
             draft.updated_at = utcnow()  # the new session's idle time counts from here
             forget_session()
             hold_session(draft)
-            destination = first_unfinished(draft, clinic.today())
+            destination = first_unfinished(journey_of(draft, clinic.today()))
             db.session.commit()
             return redirect(destination)
         draft.resume_failures += 1

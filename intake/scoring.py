@@ -17,7 +17,7 @@ from functools import cache, cached_property
 from typing import Any
 
 from intake import questionnaire
-from intake.questionnaire import ITEMS, QUESTIONNAIRE_VERSION, MalformedAnswers
+from intake.questionnaire import INTAKE, ITEMS, QUESTIONNAIRE_VERSION, MalformedAnswers
 
 RULES_VERSION_BASE = "2025.1"
 
@@ -346,7 +346,7 @@ def _unanswered(answers: Mapping[str, Any], reference: dt.date, policy: Policy) 
     missing = []
     for item_id in SAFETY_CORE:
         shown_as = "dast_1" if item_id == "dast10" else item_id
-        if not questionnaire.item_shown(ITEMS[shown_as], answers, reference,
+        if not questionnaire.item_shown(INTAKE, ITEMS[shown_as], answers, reference,
                                         policy.switched_off):
             continue
         if item_id == "dast10":
@@ -808,14 +808,14 @@ def _instrument(key: str, ctx: Context) -> dict[str, Any]:
 def unanswered_safety(answers: Mapping[str, Any], reference: dt.date,
                       policy: Policy = DEFAULT_POLICY) -> list[str]:
     """SAFETY_CORE items still unanswered, for the review page and INCOMPLETE_SAFETY."""
-    visible = questionnaire.drop_hidden(answers, reference, policy.switched_off)
+    visible = questionnaire.drop_hidden(INTAKE, answers, reference, policy.switched_off)
     return _unanswered(visible, reference, policy)
 
 
 def score(answers: dict[str, Any], reference: dt.date,
           policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
     """The score output of the contract; a malformed file raises before anything is scored."""
-    cleaned = questionnaire.clean_answers(answers, reference, policy.switched_off)
+    cleaned = questionnaire.clean_answers(INTAKE, answers, reference, policy.switched_off)
     ctx = Context(cleaned, reference, policy)
     # Under 18 nothing but the age is assessed (questionnaire.md §5).
     candidates = [f for f in flags_for(policy) if not ctx.under_18 or f.code == "AGE_UNDER_18"]
@@ -834,6 +834,33 @@ def score(answers: dict[str, Any], reference: dt.date,
         "instruments": {key: _instrument(key, ctx) for key in INSTRUMENTS},
         "info": [] if ctx.under_18 else sorted(i.code for i in INFO if i.predicate(ctx)),
     }
+
+
+@dataclass(frozen=True)
+class Rules:
+    """How the engine scores one questionnaire's submissions, whichever questionnaire."""
+
+    questionnaire: questionnaire.Questionnaire
+    #: (answers, reference date, policy, inputs from outside the answers) -> the score.
+    score: Callable[[dict[str, Any], dt.date, Policy, Mapping[str, Any]], dict[str, Any]]
+    #: The safety questions shown and left unanswered, by code, for the review page.
+    unanswered: Callable[[Mapping[str, Any], dt.date, Policy], list[str]]
+    #: A safety code's question to answer (an item) and the words naming it.
+    safety_question: Callable[[str], tuple[questionnaire.Item, str]]
+
+
+def _intake_safety_question(code: str) -> tuple[questionnaire.Item, str]:
+    if code == "dast10":
+        return ITEMS["dast_1"], questionnaire.DRUG_USE_QUESTIONS
+    return ITEMS[code], ITEMS[code].label
+
+
+INTAKE_RULES = Rules(
+    INTAKE,
+    score=lambda answers, reference, policy, inputs: score(answers, reference, policy),
+    unanswered=unanswered_safety,
+    safety_question=_intake_safety_question,
+)
 
 
 def score_file(data: dict[str, Any], policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from intake import bodymap, scoring
 from intake.clinic import policy as policy_from_config
 from intake.models import Submission, db
 from intake.questionnaire import (
+    INTAKE,
     QUESTIONNAIRE_VERSION,
     STEPS,
     clean_answers,
@@ -39,7 +40,7 @@ def build(answers: dict, submitted_on: str = "2025-06-01", policy: scoring.Polic
     policy = policy or scoring.Policy()
     reference_date = dt.date.fromisoformat(submitted_on)
     score = scoring.score(answers, reference_date, policy)
-    cleaned = clean_answers(answers, reference_date, policy.switched_off)
+    cleaned = clean_answers(INTAKE, answers, reference_date, policy.switched_off)
     summary = build_summary(
         answers=cleaned, score=score, reference=REFERENCE,
         submitted_at=dt.datetime(2025, 6, 1, 18, 32, tzinfo=dt.UTC),
@@ -90,10 +91,10 @@ def standalone_dashes(pdf: bytes, tmp_path: Path) -> int:
 def unanswered_shown(answers: dict, submitted_on: str) -> int:
     """Items shown to this patient and left unanswered, as the questionnaire defines them."""
     reference_date = dt.date.fromisoformat(submitted_on)
-    cleaned = clean_answers(answers, reference_date)
+    cleaned = clean_answers(INTAKE, answers, reference_date)
     return sum(
         1 for step in STEPS for item in step.items
-        if not item.system and item_shown(item, cleaned, reference_date)
+        if not item.system and item_shown(INTAKE, item, cleaned, reference_date)
         and item.id not in cleaned
     )
 
@@ -112,7 +113,7 @@ def urgent() -> dict:
 def summary_of(answers: dict, submitted_on: str = "2025-06-01"):
     reference_date = dt.date.fromisoformat(submitted_on)
     return build_summary(
-        answers=clean_answers(answers, reference_date),
+        answers=clean_answers(INTAKE, answers, reference_date),
         score=scoring.score(answers, reference_date), reference=REFERENCE,
         submitted_at=reference_date, reference_date=reference_date, clinic_name=CLINIC,
         timezone="America/New_York", questionnaire_version=QUESTIONNAIRE_VERSION,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from helpers import CASES, DATA, load_case
 
-from intake import forms, patient
+from intake import clinic, forms, patient
 from intake import questionnaire as q
 from intake.reports.summary import answer_words
 
@@ -70,14 +70,14 @@ def test_every_asked_item_has_a_patient_label():
     ({"htn": "yes"}, True),
 ])
 def test_a_follow_up_shows_only_when_its_condition_holds(answers, shown):
-    assert q.item_shown(q.ITEMS["htn_controlled"], answers, REF) is shown
+    assert q.item_shown(q.INTAKE, q.ITEMS["htn_controlled"], answers, REF) is shown
 
 
 def test_not_equal_is_false_while_unanswered():
     item = q.ITEMS["prior_ketamine_year"]
-    assert not q.item_shown(item, {}, REF)
-    assert not q.item_shown(item, {"prior_ketamine": "none"}, REF)
-    assert q.item_shown(item, {"prior_ketamine": "iv"}, REF)
+    assert not q.item_shown(q.INTAKE, item, {}, REF)
+    assert not q.item_shown(q.INTAKE, item, {"prior_ketamine": "none"}, REF)
+    assert q.item_shown(q.INTAKE, item, {"prior_ketamine": "iv"}, REF)
 
 
 @pytest.mark.parametrize("sex, shown", [
@@ -85,20 +85,24 @@ def test_not_equal_is_false_while_unanswered():
 ])
 def test_the_pregnancy_step_follows_sex(sex, shown):
     answers = {"dob": "1970-01-01", "sex_at_birth": sex}
-    assert q.step_shown(q.STEP_BY_SLUG["pregnancy"], answers, REF) is shown
+    assert q.Journey(q.INTAKE, answers, REF).step_shown(q.STEP_BY_SLUG["pregnancy"]) is shown
 
 
 def test_pregnancy_at_55_and_56():
     step = q.STEP_BY_SLUG["pregnancy"]
-    assert q.step_shown(step, {"dob": "1969-06-02", "sex_at_birth": "female"}, REF)
-    assert not q.step_shown(step, {"dob": "1969-06-01", "sex_at_birth": "female"}, REF)
+
+    def shown(dob: str) -> bool:
+        return q.Journey(q.INTAKE, {"dob": dob, "sex_at_birth": "female"}, REF).step_shown(step)
+
+    assert shown("1969-06-02")
+    assert not shown("1969-06-01")
 
 
 def test_under_18_hides_every_step_after_about():
     answers = {"dob": "2007-06-02"}
-    assert [s.slug for s in q.shown_steps(answers, REF)] == ["consent", "about"]
+    assert [s.slug for s in q.shown_steps(q.INTAKE, answers, REF)] == ["consent", "about"]
     answers = {"dob": "2007-06-01"}
-    assert "logistics" in [s.slug for s in q.shown_steps(answers, REF)]
+    assert "logistics" in [s.slug for s in q.shown_steps(q.INTAKE, answers, REF)]
 
 
 def test_a_29_february_birthday_is_reached_on_1_march():
@@ -117,7 +121,7 @@ def test_drop_hidden_repeats_until_stable():
     answers = {"prior_ketamine": "none", "prior_ketamine_year": 2020, "dast_1": "no",
                "dast_2": "yes", "treatments_tried": ["pt"], "benefit_pt": "some",
                "benefit_nsaid": "some"}
-    kept = q.drop_hidden(answers, REF)
+    kept = q.drop_hidden(q.INTAKE, answers, REF)
     assert kept == {"prior_ketamine": "none", "dast_1": "no", "treatments_tried": ["pt"],
                     "benefit_pt": "some"}
 
@@ -157,17 +161,17 @@ def test_text_normalisation(raw, normal):
 ])
 def test_malformed_answers_name_the_item(change, item):
     with pytest.raises(q.MalformedAnswers) as raised:
-        q.clean_answers({**P01, **change}, REF)
+        q.clean_answers(q.INTAKE, {**P01, **change}, REF)
     assert raised.value.item == item
 
 
 def test_a_whole_number_written_as_float_is_accepted():
-    assert q.clean_answers({**P01, "nrs_now": 7.0}, REF)["nrs_now"] == 7
+    assert q.clean_answers(q.INTAKE, {**P01, "nrs_now": 7.0}, REF)["nrs_now"] == 7
 
 
 def test_a_missing_required_item_is_malformed():
     with pytest.raises(q.MalformedAnswers, match="phone"):
-        q.clean_answers({k: v for k, v in P01.items() if k != "phone"}, REF)
+        q.clean_answers(q.INTAKE, {k: v for k, v in P01.items() if k != "phone"}, REF)
 
 
 # --- kinds ----------------------------------------------------------------------------
@@ -197,20 +201,32 @@ class ZipKind(q.Kind):
 
 
 @pytest.fixture
-def zip_item(monkeypatch):
-    """insurance_provider asked as a ZIP code: a new kind is one class and its entry."""
-    item = dataclasses.replace(q.ITEMS["insurance_provider"], type="zip")
+def zip_intake(monkeypatch) -> q.Questionnaire:
+    """The intake asking insurance_provider as a ZIP code: a new kind is one class and its
+    entry, and the clinic serves the questionnaire that uses it."""
     monkeypatch.setitem(q.KINDS, "zip", ZipKind())
-    monkeypatch.setitem(q.ITEMS, item.id, item)
-    forms.step_form_class.cache_clear()
-    yield item
-    forms.step_form_class.cache_clear()
+    steps = tuple(
+        dataclasses.replace(step, items=tuple(
+            dataclasses.replace(item, type="zip") if item.id == "insurance_provider" else item
+            for item in step.items))
+        for step in q.INTAKE.steps
+    )
+    intake = dataclasses.replace(q.INTAKE, steps=steps)
+    monkeypatch.setitem(clinic.RULES, "intake", dataclasses.replace(
+        clinic.RULES["intake"], questionnaire=intake))
+    monkeypatch.setattr(forms, "_FORM_CLASSES", {})
+    return intake
 
 
-def test_a_new_kind_checks_and_words_its_answers(zip_item, app):
-    assert q.clean_answers({**P01, zip_item.id: "33101"}, REF)[zip_item.id] == "33101"
+@pytest.fixture
+def zip_item(zip_intake) -> q.Item:
+    return zip_intake.items["insurance_provider"]
+
+
+def test_a_new_kind_checks_and_words_its_answers(zip_intake, zip_item, app):
+    assert q.clean_answers(zip_intake, {**P01, zip_item.id: "33101"}, REF)[zip_item.id] == "33101"
     with pytest.raises(q.MalformedAnswers) as raised:
-        q.clean_answers({**P01, zip_item.id: "3310"}, REF)
+        q.clean_answers(zip_intake, {**P01, zip_item.id: "3310"}, REF)
     assert (raised.value.item, raised.value.problem) == (zip_item.id, "must be five digits")
     assert q.answer_label(zip_item, "33101") == "ZIP 33101"
     assert answer_words(zip_item, "33101") == "ZIP 33101"

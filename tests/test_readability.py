@@ -10,7 +10,6 @@ import pytest
 import textstat
 
 from intake import questionnaire as q
-from intake.questionnaire import flow
 
 GRADE_MAX = 8
 
@@ -94,42 +93,39 @@ def test_instrument_items_are_not_scored_as_the_steps_own_words():
 # --- the time estimate ------------------------------------------------------------
 
 
-def with_extra_item(monkeypatch: pytest.MonkeyPatch, item: q.Item) -> None:
-    """The questionnaire with one more item on its last step."""
+def with_extra_item(item: q.Item) -> q.Questionnaire:
+    """The intake with one more item on its last step."""
     last = q.STEPS[-1]
     steps = q.STEPS[:-1] + (dataclasses.replace(last, items=last.items + (item,)),)
-    monkeypatch.setattr(flow, "STEPS", steps)
-    monkeypatch.setattr(flow, "STEP_BY_SLUG", {s.slug: s for s in steps})
+    return dataclasses.replace(q.INTAKE, steps=steps)
 
 
 def test_the_estimate_is_a_sane_range():
-    shortest, longest = q.minutes_to_answer()
+    shortest, longest = q.minutes_to_answer(q.INTAKE)
     assert 5 <= shortest < longest <= 60
 
 
-def test_an_extra_question_of_300_words_adds_two_minutes_to_every_path(monkeypatch):
-    shortest, longest = q.minutes_to_answer()
-    with_extra_item(monkeypatch, q.Item("extra", "text", " ".join(["word"] * 300),
-                                        step=q.STEPS[-1].slug))
-    assert q.minutes_to_answer() == (shortest + 2, longest + 2)
+def test_an_extra_question_of_300_words_adds_two_minutes_to_every_path():
+    shortest, longest = q.minutes_to_answer(q.INTAKE)
+    longer = with_extra_item(q.Item("extra", "text", " ".join(["word"] * 300)))
+    assert q.minutes_to_answer(longer) == (shortest + 2, longest + 2)
 
 
-def test_a_follow_up_lengthens_only_the_longest_path(monkeypatch):
-    shortest, longest = q.minutes_to_answer()
-    with_extra_item(monkeypatch, q.Item("extra", "text", " ".join(["word"] * 300),
-                                        shown_when=q.Equals("escort", "no"),
-                                        step=q.STEPS[-1].slug))
-    assert q.minutes_to_answer() == (shortest, longest + 2)
+def test_a_follow_up_lengthens_only_the_longest_path():
+    shortest, longest = q.minutes_to_answer(q.INTAKE)
+    longer = with_extra_item(q.Item("extra", "text", " ".join(["word"] * 300),
+                                    shown_when=q.Equals("escort", "no")))
+    assert q.minutes_to_answer(longer) == (shortest, longest + 2)
 
 
 def test_the_clinics_policies_change_the_estimate():
-    shortest, longest = q.minutes_to_answer()
-    assert q.minutes_to_answer(frozenset({"stop_bang", "dast10"}))[1] < longest
-    assert q.minutes_to_answer(frozenset({q.DAST_SKIP}))[0] > shortest
+    shortest, longest = q.minutes_to_answer(q.INTAKE)
+    assert q.minutes_to_answer(q.INTAKE, frozenset({"stop_bang", "dast10"}))[1] < longest
+    assert q.minutes_to_answer(q.INTAKE, frozenset({q.DAST_SKIP}))[0] > shortest
 
 
 def test_the_landing_page_shows_the_estimate(client):
-    shortest, longest = q.minutes_to_answer()
+    shortest, longest = q.minutes_to_answer(q.INTAKE)
     page = " ".join(unescape(re.sub(r"<[^>]+>", " ", client.get("/").get_data(as_text=True)))
                     .split())
     assert f"It takes about {shortest} to {longest} minutes." in page

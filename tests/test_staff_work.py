@@ -23,7 +23,7 @@ from intake.models import (
     create_draft,
     db,
 )
-from intake.questionnaire import QUESTIONNAIRE_VERSION, clean_answers
+from intake.questionnaire import INTAKE, QUESTIONNAIRE_VERSION, clean_answers
 from intake.staff import work
 from intake.workflow import ROUTING_RANK
 
@@ -42,8 +42,8 @@ def add(app, case: str = "P01", day: str = "2025-06-01", hour: int = 10, *,
     reference_date = dt.date.fromisoformat(day)
     moment = dt.datetime.combine(reference_date, dt.time(hour), CLINIC_ZONE)
     with app.app_context():
-        row = create_draft("en", QUESTIONNAIRE_VERSION)
-        row.answers = clean_answers({**CASE[case]["answers"], **answers}, reference_date)
+        row = create_draft("en", INTAKE.key, QUESTIONNAIRE_VERSION)
+        row.answers = clean_answers(INTAKE, {**CASE[case]["answers"], **answers}, reference_date)
         row.index_names()
         row.started_at = row.updated_at = moment - dt.timedelta(hours=1)
         row.is_demo = demo

@@ -5,14 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from intake.questionnaire.content import ITEMS
 from intake.questionnaire.flow import drop_hidden
 from intake.questionnaire.kinds import kind_of
-from intake.questionnaire.model import Item
+from intake.questionnaire.model import Item, Questionnaire
 from intake.questionnaire.values import MalformedAnswers
 
 
-def clean_answers(answers: Any, reference: dt.date,
+def clean_answers(questionnaire: Questionnaire, answers: Any, reference: dt.date,
                   switched_off: frozenset[str] = frozenset()) -> dict[str, Any]:
     """What the form would have stored for these answers; ``MalformedAnswers`` otherwise.
 
@@ -20,18 +19,19 @@ def clean_answers(answers: Any, reference: dt.date,
     """
     if not isinstance(answers, dict):
         raise MalformedAnswers("answers", "must be an object keyed by item id")
+    items = questionnaire.items
     for key in answers:
-        if key not in ITEMS:
+        if key not in items:
             raise MalformedAnswers(key, "unknown item id")
-    normalised = {key: kind_of(ITEMS[key]).normalise(value) for key, value in answers.items()}
-    kept = drop_hidden(normalised, reference, switched_off)
+    normalised = {key: kind_of(items[key]).normalise(value) for key, value in answers.items()}
+    kept = drop_hidden(questionnaire, normalised, reference, switched_off)
     cleaned = {}
     for key, value in kept.items():
-        item = ITEMS[key]
+        item = items[key]
         value = kind_of(item).check(item, value, reference)
         if value is not None:
             cleaned[key] = value
-    for item in ITEMS.values():
+    for item in items.values():
         if item.required and item.id not in cleaned:
             raise MalformedAnswers(item.id, "is required")
     return cleaned

@@ -14,10 +14,12 @@ from intake.questionnaire.model import (
     All,
     AnyAtLeast,
     Choice,
+    Crisis,
     Equals,
     Item,
     NotEquals,
     OneOf,
+    Questionnaire,
     Step,
     Ticked,
 )
@@ -78,6 +80,8 @@ AUDIT_NOTE = N_(
     "A drink means one standard drink: 12 oz of regular beer, 5 oz of wine, or 1.5 oz of "
     "liquor (such as vodka or whiskey)."
 )
+#: How the review page names the DAST-10 when its answers are missing.
+DRUG_USE_QUESTIONS = N_("The drug use questions")
 DAST_INSTRUCTIONS = N_(
     "These questions refer to the past 12 months. 'Drug use' means (1) using prescribed "
     "or over-the-counter medicines in excess of the directions, or (2) any non-medical "
@@ -262,7 +266,7 @@ _STEPS = (
             "I understand that my answers go to the clinic's doctors. I understand that "
             "this questionnaire does not diagnose any condition. I understand that the "
             "clinic stores my answers in a secure way."), required=True),
-    )),
+    ), copy="privacy"),
     Step("about", N_("About you"), (
         text("first_name", N_("First name"), NAME_MAX, required=True, autocomplete="given-name"),
         text("last_name", N_("Last name"), NAME_MAX, required=True, autocomplete="family-name"),
@@ -293,7 +297,7 @@ _STEPS = (
              hint=N_("In pounds, or in kilograms"), format="weight", unit="kg"),
     )),
     Step("pain_history", N_("Where and when your pain started"), (
-        multi("pain_regions", N_("Where is your pain?"), PAIN_REGIONS,
+        multi("pain_regions", N_("Where is your pain?"), PAIN_REGIONS, format="body_map",
               hint=N_("Tick every place that hurts.")),
         single("inciting_event", N_("What started it?"), (
             Choice("fracture", N_("A broken bone")),
@@ -571,20 +575,16 @@ _STEPS = (
         text("insurance_provider", N_("Your insurance company"), hint=N_("Optional")),
         long_text("comments", N_("Anything else you want the doctor to know?"),
                   hint=N_("Optional")),
-    )),
+    ), copy="visit"),
 )
 
 
-def _with_step(step: Step) -> Step:
-    items = tuple(
-        Item(**{**item.__dict__, "step": step.slug}) for item in step.items
-    )
-    return Step(step.slug, step.title, items, step.intro, step.shown_when)
-
-
-STEPS: tuple[Step, ...] = tuple(_with_step(s) for s in _STEPS)
-STEP_BY_SLUG: dict[str, Step] = {s.slug: s for s in STEPS}
-ITEMS: dict[str, Item] = {i.id: i for s in STEPS for i in s.items}
-ADULT_ONLY_STEPS = frozenset(
-    s.slug for s in STEPS[[s.slug for s in STEPS].index(ADULT_ONLY_AFTER) + 1:]
+INTAKE = Questionnaire(
+    "intake", QUESTIONNAIRE_VERSION, "Intake", _STEPS,
+    link_after="about", adult_only_after=ADULT_ONLY_AFTER,
+    crisis=Crisis(after="mood", item="phq9_9", sticky="phq9_9_endorsed"),
 )
+#: The intake's steps and items, for the rules written against them (scoring, demo data).
+STEPS: tuple[Step, ...] = INTAKE.steps
+STEP_BY_SLUG: dict[str, Step] = INTAKE.step_by_slug
+ITEMS: dict[str, Item] = INTAKE.items

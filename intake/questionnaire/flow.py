@@ -1,34 +1,16 @@
-"""Which steps and items apply to a patient's answers, and how long the path takes."""
+"""Which steps and items apply to a patient's answers, the way through them, and how
+long the path takes."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from functools import cached_property
 from typing import Any
 
-from intake.questionnaire.content import (
-    ADULT_AGE,
-    ADULT_ONLY_STEPS,
-    ITEMS,
-    STEP_BY_SLUG,
-    STEPS,
-)
+from intake.questionnaire.content import ADULT_AGE
 from intake.questionnaire.dates import age_from
-from intake.questionnaire.model import Item, Step
-
-# --- shown-when -------------------------------------------------------------------
-
-
-def step_shown(step: Step, answers: Mapping[str, Any], reference: dt.date,
-               switched_off: frozenset[str] = frozenset()) -> bool:
-    age = age_from(answers, reference)
-    if step.slug in ADULT_ONLY_STEPS and age is not None and age < ADULT_AGE:
-        return False
-    if step.shown_when is not None and not step.shown_when.holds(answers, age):
-        return False
-    return any(
-        not item.system and item.instrument not in switched_off for item in step.items
-    )
+from intake.questionnaire.model import Item, Questionnaire, Step
 
 
 def condition(item: Item, switched_off: frozenset[str] = frozenset()) -> Any:
@@ -36,38 +18,106 @@ def condition(item: Item, switched_off: frozenset[str] = frozenset()) -> Any:
     return None if item.skip_policy in switched_off else item.shown_when
 
 
-def item_shown(item: Item, answers: Mapping[str, Any], reference: dt.date,
-               switched_off: frozenset[str] = frozenset()) -> bool:
-    """Whether the item applies; a system item applies wherever its step does.
+class Journey:
+    """One patient's way through a questionnaire: the steps and items their answers
+    show, in order, computed once (the age is read once, not once a rule).
 
     ``switched_off`` names the instruments a clinic does not ask and the skip policies
-    it has turned off.
+    it has turned off; ``completed`` the steps already saved.
     """
-    if item.instrument in switched_off:
-        return False
-    if not step_shown(STEP_BY_SLUG[item.step], answers, reference, switched_off):
-        return False
-    rule = condition(item, switched_off)
-    return rule is None or rule.holds(answers, age_from(answers, reference))
+
+    def __init__(self, questionnaire: Questionnaire, answers: Mapping[str, Any],
+                 reference: dt.date, switched_off: frozenset[str] = frozenset(),
+                 completed: Sequence[str] = ()) -> None:
+        self.questionnaire = questionnaire
+        self.answers = answers
+        self.reference = reference
+        self.switched_off = switched_off
+        self.completed = completed
+
+    @cached_property
+    def age(self) -> int | None:
+        return age_from(self.answers, self.reference)
+
+    def step_shown(self, step: Step) -> bool:
+        age = self.age
+        if (step.slug in self.questionnaire.adult_only_steps and age is not None
+                and age < ADULT_AGE):
+            return False
+        if step.shown_when is not None and not step.shown_when.holds(self.answers, age):
+            return False
+        return any(not item.system and item.instrument not in self.switched_off
+                   for item in step.items)
+
+    def item_shown(self, item: Item) -> bool:
+        """Whether the item applies; a system item applies wherever its step does."""
+        if item.instrument in self.switched_off or item.step not in self.slugs:
+            return False
+        rule = condition(item, self.switched_off)
+        return rule is None or rule.holds(self.answers, self.age)
+
+    @cached_property
+    def steps(self) -> tuple[Step, ...]:
+        """The steps that apply, in order."""
+        return tuple(step for step in self.questionnaire.steps if self.step_shown(step))
+
+    @cached_property
+    def slugs(self) -> tuple[str, ...]:
+        return tuple(step.slug for step in self.steps)
+
+    def first_unfinished(self) -> Step | None:
+        """Where a patient picks up: the first step that applies and is not saved yet
+        (None: every one is, so the review is next)."""
+        return next((s for s in self.steps if s.slug not in self.completed), None)
+
+    def reachable(self, slug: str) -> bool:
+        """A step opens when it applies and every step before it is saved."""
+        if slug not in self.slugs:
+            return False
+        return all(s in self.completed for s in self.slugs[: self.slugs.index(slug)])
+
+    def neighbour(self, slug: str, offset: int) -> str | None:
+        """The step ``offset`` places from this one, if there is one."""
+        index = self.slugs.index(slug) + offset if slug in self.slugs else -1
+        return self.slugs[index] if 0 <= index < len(self.slugs) else None
+
+    def shown_items(self, step: Step) -> list[Item]:
+        return [item for item in step.items if not item.system and self.item_shown(item)]
+
+    def page_items(self, step: Step) -> tuple[Item, ...]:
+        """The items a step's page renders: those that apply, and every follow-up whose
+        rule reads only this page's answers (the page shows or hides it as they change)."""
+        own = {item.id for item in step.items}
+        return tuple(
+            item for item in step.items
+            if not item.system and item.instrument not in self.switched_off
+            and ((rule := condition(item, self.switched_off)) is None
+                 or set(rule.items()) <= own or rule.holds(self.answers, self.age))
+        )
 
 
-def shown_steps(answers: Mapping[str, Any], reference: dt.date,
-                switched_off: frozenset[str] = frozenset()) -> list[Step]:
-    return [s for s in STEPS if step_shown(s, answers, reference, switched_off)]
+def shown_steps(questionnaire: Questionnaire, answers: Mapping[str, Any],
+                reference: dt.date, switched_off: frozenset[str] = frozenset()) -> list[Step]:
+    return list(Journey(questionnaire, answers, reference, switched_off).steps)
 
 
-def drop_hidden(answers: Mapping[str, Any], reference: dt.date,
-                switched_off: frozenset[str] = frozenset()) -> dict[str, Any]:
+def item_shown(questionnaire: Questionnaire, item: Item, answers: Mapping[str, Any],
+               reference: dt.date, switched_off: frozenset[str] = frozenset()) -> bool:
+    return Journey(questionnaire, answers, reference, switched_off).item_shown(item)
+
+
+def drop_hidden(questionnaire: Questionnaire, answers: Mapping[str, Any],
+                reference: dt.date, switched_off: frozenset[str] = frozenset()
+                ) -> dict[str, Any]:
     """The answers without those to items that are not shown (repeated until stable).
 
     Unknown keys are kept so that validation can name them.
     """
+    items = questionnaire.items
     kept = {k: v for k, v in answers.items() if v is not None and v != []}
     while True:
-        hidden = [
-            k for k in kept
-            if k in ITEMS and not item_shown(ITEMS[k], kept, reference, switched_off)
-        ]
+        journey = Journey(questionnaire, kept, reference, switched_off)
+        hidden = [k for k in kept if k in items and not journey.item_shown(items[k])]
         if not hidden:
             return kept
         for k in hidden:
@@ -88,24 +138,27 @@ def texts_to_read(item: Item) -> tuple[str, ...]:
     return tuple(t for t in texts if t)
 
 
-def _minutes(items: list[Item]) -> int:
+def _minutes(questionnaire: Questionnaire, items: list[Item]) -> int:
     """Whole minutes to read these items (and their steps' titles) and answer each one."""
     texts = [t for i in items for t in texts_to_read(i)]
-    texts += [STEP_BY_SLUG[slug].title for slug in dict.fromkeys(i.step for i in items)]
+    texts += [questionnaire.step_by_slug[slug].title
+              for slug in dict.fromkeys(i.step for i in items)]
     words = sum(len(t.split()) for t in texts)
     seconds = words * 60 / READING_WORDS_PER_MINUTE + SECONDS_PER_ANSWER * len(items)
     return max(1, round(seconds / 60))
 
 
-def minutes_to_answer(switched_off: frozenset[str] = frozenset()) -> tuple[int, int]:
+def minutes_to_answer(questionnaire: Questionnaire,
+                      switched_off: frozenset[str] = frozenset()) -> tuple[int, int]:
     """How long an adult takes, as (shortest path, longest path) in whole minutes.
 
     The shortest path shows only the items without a shown-when rule (each rule is false
     for some adult's answers); the longest shows every item the clinic asks.
     """
-    asked = [i for s in STEPS for i in s.items if not i.system and i.instrument not in switched_off]
-    always = [i for i in asked
-              if STEP_BY_SLUG[i.step].shown_when is None and condition(i, switched_off) is None]
-    return _minutes(always), _minutes(asked)
+    asked = [i for s in questionnaire.steps for i in s.items
+             if not i.system and i.instrument not in switched_off]
+    always = [i for i in asked if questionnaire.step_by_slug[i.step].shown_when is None
+              and condition(i, switched_off) is None]
+    return _minutes(questionnaire, always), _minutes(questionnaire, asked)
 
 

@@ -408,6 +408,8 @@ KINDS: dict[str, Kind] = {
     # formats
     "phone": PhoneKind(), "email": EmailKind(), "birth_date": BirthDateKind(),
     "height": HeightKind(), "weight": WeightKind(),
+    #: Pain regions, ticked in a list or on the picture of a body that drives it.
+    "body_map": MultiKind(),
 }
 
 

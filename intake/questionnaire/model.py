@@ -7,7 +7,8 @@ where they are shown, so the definition stays pure.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 
@@ -190,8 +191,9 @@ class Step:
     slug: str
     title: str
     items: tuple[Item, ...]
-    intro: str = ""
     shown_when: Any = None
+    #: The key of the clinic copy shown under the step's title (intake.clinic.COPY).
+    copy: str | None = None
 
 
 #: The instruments with a published, validated version in each language besides English.
@@ -206,3 +208,71 @@ def shown_in_english(item: Item, language: str) -> bool:
     return (item.instrument is not None and language != "en"
             and item.instrument not in PUBLISHED_TRANSLATIONS.get(language, frozenset()))
 
+
+
+@dataclass(frozen=True)
+class Crisis:
+    """A support page shown right after step ``after`` is saved with ``item`` at
+    ``at_least`` or more: the highest such answer is kept in the system item ``sticky``,
+    so later changes cannot hide it, and the draft goes to the top of the worklist."""
+
+    after: str
+    item: str
+    sticky: str
+    at_least: int = 1
+
+    def raised(self, step: Step, answers: Mapping[str, Any]) -> bool:
+        """Whether saving ``step`` with these answers leads to the support page."""
+        return step.slug == self.after and (answers.get(self.item) or 0) >= self.at_least
+
+    def kept(self, answers: Mapping[str, Any]) -> dict[str, Any]:
+        """The answers with the highest value of the item ever saved kept in ``sticky``."""
+        return {**answers, self.sticky: max(answers[self.item], answers.get(self.sticky, 0))}
+
+    def urgent(self, answers: Mapping[str, Any]) -> bool:
+        return self.sticky in answers
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    """One questionnaire the engine serves: its steps, and the pages it declares."""
+
+    key: str
+    version: str
+    #: What staff call it ("Intake"), in the summary's and the PDF's title.
+    title: str
+    steps: tuple[Step, ...]
+    #: The step after which the private link to come back is offered (and finishing
+    #: later becomes possible); None: the questionnaire is reached by a link already.
+    link_after: str | None = None
+    #: The last step every patient answers: under ADULT_AGE every later step is skipped.
+    adult_only_after: str | None = None
+    crisis: Crisis | None = None
+
+    def __post_init__(self) -> None:
+        """Each item learns its step's slug, so an answer can lead back to its page."""
+        stamped = tuple(
+            replace(step, items=tuple(replace(item, step=step.slug) for item in step.items))
+            for step in self.steps
+        )
+        object.__setattr__(self, "steps", stamped)
+
+    @cached_property
+    def step_by_slug(self) -> dict[str, Step]:
+        return {step.slug: step for step in self.steps}
+
+    @cached_property
+    def items(self) -> dict[str, Item]:
+        return {item.id: item for step in self.steps for item in step.items}
+
+    @cached_property
+    def adult_only_steps(self) -> frozenset[str]:
+        """The steps an age under ADULT_AGE skips: every one after ``adult_only_after``."""
+        if self.adult_only_after is None:
+            return frozenset()
+        slugs = [step.slug for step in self.steps]
+        return frozenset(slugs[slugs.index(self.adult_only_after) + 1:])
+
+    @property
+    def first(self) -> Step:
+        return self.steps[0]

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake import scoring
-from intake.questionnaire import ITEMS, Item, item_shown, kind_of, shown_steps
+from intake.questionnaire import INTAKE, ITEMS, Item, Journey, kind_of
 from intake.workflow import ROUTING
 
 #: What an unanswered shown item reads as in the list of answers.
@@ -242,6 +242,7 @@ def build_summary(
         if result.get("administered") is False
     )
     indicators = score["indicators"]
+    journey = Journey(INTAKE, answers, reference_date, switched_off)
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
     else:
@@ -285,12 +286,9 @@ def build_summary(
         clinician_checks=CLINICIAN_CHECKS,
         steps=tuple(
             StepAnswers(step.title, tuple(
-                _answer_line(item, answers.get(item.id))
-                for item in step.items
-                if not item.system
-                and item_shown(item, answers, reference_date, switched_off)
+                _answer_line(item, answers.get(item.id)) for item in journey.shown_items(step)
             ))
-            for step in shown_steps(answers, reference_date, switched_off)
+            for step in journey.steps
         ),
         actions=tuple(
             ActionLine(a.who, local_time(a.when, timezone), a.what, a.reason) for a in actions

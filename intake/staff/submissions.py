@@ -103,8 +103,8 @@ def provisional_score(draft: Submission) -> dict[str, Any] | None:
     policy = clinic.policy()
     today = clinic.today()
     try:
-        return scoring.score(q.drop_hidden(draft.answers, today, policy.switched_off), today,
-                             policy)
+        answers = q.drop_hidden(q.INTAKE, draft.answers, today, policy.switched_off)
+        return scoring.score(answers, today, policy)
     except q.MalformedAnswers:
         return None
 

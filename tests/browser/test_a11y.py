@@ -49,7 +49,7 @@ PICTURED: set[Path] = set()
 
 def answers_of(stem: str) -> dict[str, Any]:
     case = CASE[stem]
-    return q.clean_answers(case["answers"], dt.date.fromisoformat(case["submitted_on"]))
+    return q.clean_answers(q.INTAKE, case["answers"], dt.date.fromisoformat(case["submitted_on"]))
 
 
 @pytest.fixture(scope="session")

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
 SUBMITTED_ON = dt.date.fromisoformat(P01["submitted_on"])
-EXPECTED = q.clean_answers(P01["answers"], SUBMITTED_ON)
+EXPECTED = q.clean_answers(q.INTAKE, P01["answers"], SUBMITTED_ON)
 BODY_MAP = "Body map: select where your pain is"
 TARGET = 44  # CSS px, WCAG 2.5.5 (AAA) and the platforms' guidance
 

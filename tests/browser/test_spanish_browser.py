@@ -22,7 +22,7 @@ ES = Translations.load(Path(__file__).resolve().parents[2] / "intake" / "transla
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
 SUBMITTED_ON = dt.date.fromisoformat(P01["submitted_on"])
 TYPED = "gabapentina 600 mg tres veces al día\namitriptilina 25 mg en la noche"
-EXPECTED = q.clean_answers({**P01["answers"], "preferred_language": "es",
+EXPECTED = q.clean_answers(q.INTAKE, {**P01["answers"], "preferred_language": "es",
                             "medications_list": TYPED}, SUBMITTED_ON)
 TARGET = 44  # CSS px, as every other control
 

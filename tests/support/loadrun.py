@@ -235,7 +235,7 @@ def check(url: str, acknowledged: dict[str, str]) -> tuple[int, int, int, str]:
     for reference, answers in rows:
         stored_by_name[answers.get("last_name")].append((reference, answers))
     today = dt.datetime.now(ZoneInfo(config.CLINIC_TIMEZONE)).date()
-    expected = q.clean_answers(PROFILE["answers"], today)
+    expected = q.clean_answers(q.INTAKE, PROFILE["answers"], today)
     lost = sum((reference, {**expected, "last_name": name}) not in stored_by_name.get(name, [])
                for name, reference in acknowledged.items())
     duplicated = sum(len(stored) - 1 for stored in stored_by_name.values())
