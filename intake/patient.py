@@ -34,7 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from intake import bodymap, clinic, forms, scoring, workflow
+from intake import bodymap, clinic, scoring, workflow
 from intake import questionnaire as q
 from intake.extensions import limiter
 from intake.models import (
@@ -45,6 +45,7 @@ from intake.models import (
     db,
     utcnow,
 )
+from intake.questionnaire import forms
 
 bp = Blueprint("patient", __name__)
 

@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 from helpers import CASES, DATA, load_case
 
-from intake import clinic, forms, patient
+from intake import clinic, patient
 from intake import questionnaire as q
+from intake.questionnaire import forms
 from intake.reports.summary import answer_words
 
 SPEC = json.loads((DATA / "items.json").read_text(encoding="utf-8"))

@@ -38,7 +38,7 @@ class Speaker(Protocol):
 class Kind:
     """What every kind of item does unless its class says otherwise."""
 
-    #: The input the form asks it with: a field of ``intake.forms`` by its widget name.
+    #: The input the form asks it with: a field of ``questionnaire.forms``, by its widget name.
     widget = "text"
     #: The FHIR Questionnaire item type, and the value[x] of a QuestionnaireResponse answer.
     fhir_type = "string"

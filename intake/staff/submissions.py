@@ -17,9 +17,10 @@ from sqlalchemy import or_, select
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
-from intake import audit, bodymap, clinic, forms, scoring
+from intake import audit, bodymap, clinic, scoring
 from intake import questionnaire as q
 from intake.models import Submission, SubmissionEvent, begin_write, db
+from intake.questionnaire import forms
 from intake.reports import submission_pdf, submission_summary
 from intake.reports.summary import Summary, local_time
 from intake.staff.access import bp, roles_required
