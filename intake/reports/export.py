@@ -9,12 +9,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
 import os
 import random
 import sqlite3
 import tempfile
-import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import closing, contextmanager
@@ -31,24 +29,8 @@ from sqlalchemy import Select, and_, delete, exists, not_, select
 
 from intake import audit, clinic, demo, scoring
 from intake.models import Submission, SubmissionEvent, begin_write, db, utcnow
-from intake.questionnaire import (
-    ADULT_AGE,
-    ADULT_ONLY_AFTER,
-    ITEMS,
-    QUESTIONNAIRE_VERSION,
-    STEPS,
-    AgeAtMost,
-    All,
-    AnyAtLeast,
-    Equals,
-    Item,
-    NotEquals,
-    OneOf,
-    Ticked,
-    condition,
-    kind_of,
-)
-from intake.reports import submission_pdf
+from intake.questionnaire import ITEMS, Item, condition, kind_of
+from intake.reports import fhir, iso, item_text, submission_pdf
 from intake.workflow import ROUTINGS, STATUSES
 
 FORMATS = ("excel-csv", "csv", "xlsx", "fhir", "fhir-questionnaire", "dictionary", "pdf-zip")
@@ -60,11 +42,6 @@ DATES_REVERSED = "The start date is after the end date."
 NO_DRAFT_PDFS = "Drafts have no PDF: choose another status or format."
 #: A cell starting with one of these is read as a formula by some spreadsheet (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
-#: What the definition's one system item means, for readers of the dictionary and FHIR.
-SYSTEM_TEXT = {
-    "phq9_9_endorsed": "PHQ-9 item 9 as first endorsed on the draft (kept by the "
-                       "questionnaire, never asked)",
-}
 
 
 def neutralise(text: str) -> str:
@@ -111,12 +88,6 @@ class Column:
     item: Item | None = None
 
 
-def _iso(moment: dt.datetime | None, zone: ZoneInfo | None = None) -> str | None:
-    if moment is None:
-        return None
-    return (moment.astimezone(zone) if zone else moment).isoformat(timespec="seconds")
-
-
 def _attribute(name: str) -> Value:
     return lambda record: getattr(record.submission, name)
 
@@ -141,12 +112,12 @@ def _columns() -> tuple[Column, ...]:
         Column("language", "text", "The language the patient answered in",
                _attribute("language")),
         Column("started_at", "datetime", "When the patient started (ISO 8601, UTC)",
-               lambda record: _iso(record.submission.started_at)),
+               lambda record: iso(record.submission.started_at)),
         Column("submitted_at", "datetime", "When the patient submitted (ISO 8601, UTC); "
-               "empty for a draft", lambda record: _iso(record.submission.submitted_at)),
+               "empty for a draft", lambda record: iso(record.submission.submitted_at)),
         Column("submitted_at_local", "datetime", "When the patient submitted, in the "
                "clinic's time zone (ISO 8601 with its offset)",
-               lambda record: _iso(record.submission.submitted_at, record.zone)),
+               lambda record: iso(record.submission.submitted_at, record.zone)),
         Column("questionnaire_version", "text", "The questionnaire version answered",
                _attribute("questionnaire_version")),
         Column("rules_version", "text", "The rule set of the current score",
@@ -169,7 +140,7 @@ def _columns() -> tuple[Column, ...]:
         Column("stop_bang_partial", "boolean", "STOP-Bang scored without BMI or neck size "
                "(true/false)", _instrument("stop_bang", "partial")),
     ]
-    columns += [Column(item.id, item.type, SYSTEM_TEXT.get(item.id, item.label),
+    columns += [Column(item.id, item.type, item_text(item),
                        _answer(item.id), item) for item in ITEMS.values()]
     return tuple(columns)
 
@@ -266,10 +237,6 @@ class Export:
     @property
     def zone(self) -> ZoneInfo:
         return clinic.zone(self.config["CLINIC_TIMEZONE"])
-
-    @property
-    def base_url(self) -> str:
-        return self.config["FHIR_BASE_URL"].rstrip("/")
 
     @property
     def switched_off(self) -> frozenset[str]:
@@ -419,234 +386,14 @@ def write_pdf_zip(export: Export) -> Iterator[bytes]:
     yield pipe.take()
 
 
-# --- FHIR -------------------------------------------------------------------------------
-
-SDC_ENABLE_WHEN = ("http://hl7.org/fhir/uv/sdc/StructureDefinition/"
-                   "sdc-questionnaire-enableWhenExpression")
-HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
-MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
-MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
-
-
-def _coding(base: str, item: Item, code: str, display: bool = True) -> dict[str, str]:
-    coding = {"system": f"{base}/CodeSystem/{item.id}", "code": code}
-    if display:
-        coding["display"] = item.choice_label(code)
-    return coding
-
-
-def _fhir_value(base: str, item: Item, value_type: str, value: Any,
-                display: bool = True) -> Any:
-    """One value as the FHIR value type its item's kind names."""
-    if value_type == "valueCoding":
-        return _coding(base, item, value, display)
-    if value_type == "valueInteger":
-        return int(value)
-    if value_type == "valueBoolean":
-        return bool(value)
-    return value
-
-
-def _answer_values(base: str, item: Item, value: Any) -> list[dict[str, Any]]:
-    """One stored answer as QuestionnaireResponse answers (a multi gives several)."""
-    value_type = kind_of(item).fhir_value
-    return [{value_type: _fhir_value(base, item, value_type, one)}
-            for one in kind_of(item).each(value)]
-
-
-def questionnaire_url(base: str, version: str) -> str:
-    return f"{base}/Questionnaire/intake|{version}"
-
-
-def response_resource(submission: Submission, base: str) -> dict[str, Any]:
-    """A submission as a QuestionnaireResponse, its answers grouped by step."""
-    answers = submission.answers
-    groups = []
-    for step in STEPS:
-        items = [{"linkId": item.id, "answer": _answer_values(base, item, answers[item.id])}
-                 for item in step.items if answers.get(item.id) not in (None, [])]
-        if items:
-            groups.append({"linkId": step.slug, "item": items})
-    submitted = submission.submitted_at is not None
-    resource: dict[str, Any] = {
-        "resourceType": "QuestionnaireResponse",
-        "id": submission.reference,
-        "identifier": {"system": f"{base}/NamingSystem/intake-reference",
-                       "value": submission.reference},
-        "questionnaire": questionnaire_url(base, submission.questionnaire_version),
-        "status": "completed" if submitted else "in-progress",
-        "authored": _iso(submission.submitted_at if submitted else submission.updated_at),
-    }
-    if groups:
-        resource["item"] = groups
-    return resource
-
-
 def write_fhir(export: Export) -> Iterator[bytes]:
-    """A Bundle of type collection, one QuestionnaireResponse entry per submission."""
-    base = export.base_url
-    head = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
-            "timestamp": _iso(utcnow())}
-    # The head without its closing brace: the entries follow, one at a time.
-    yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8")
-    separator = ', "entry": [\n'
-    for submission in export.submissions():
-        entry = {"fullUrl": f"{base}/QuestionnaireResponse/{submission.reference}",
-                 "resource": response_resource(submission, base)}
-        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-        yield (separator + text).encode("utf-8")
-        separator = ",\n"
-    yield b"}\n" if export.rows == 0 else b"\n]}\n"
-
-
-def _answer_path(item_id: str) -> str:
-    return f"%resource.repeat(item).where(linkId='{item_id}').answer.value"
-
-
-def _has_answer(item_id: str, test: str) -> str:
-    return f"{_answer_path(item_id)}.where({test}).exists()"
-
-
-def _is(item_id: str, operator: str, value: Any) -> str:
-    """A FHIRPath test on an answer: its code for a coded item, else its value."""
-    if kind_of(ITEMS[item_id]).coded:
-        return f"code {operator} '{value}'"
-    return f"$this {operator} {value}"
-
-
-#: Age on the day the form is filled in, from dob (FHIRPath date arithmetic is calendar
-#: arithmetic: a 29 February birthday is reached on 1 March, as questionnaire.age_on has it).
-ADULT_EXPRESSION = f"{_answer_path('dob')}.all($this <= today() - {ADULT_AGE} years)"
-
-
-def fhirpath(rule: Any) -> str:
-    """A shown-when rule as FHIRPath, false when the item it reads is unanswered."""
-    if isinstance(rule, Equals):
-        return _has_answer(rule.item, _is(rule.item, "=", rule.value))
-    if isinstance(rule, NotEquals):
-        return _has_answer(rule.item, _is(rule.item, "!=", rule.value))
-    if isinstance(rule, Ticked):
-        return _has_answer(rule.item, _is(rule.item, "=", rule.code))
-    if isinstance(rule, OneOf):
-        values = " | ".join(f"'{v}'" for v in rule.values)
-        return _has_answer(rule.item, f"code in ({values})")
-    if isinstance(rule, AgeAtMost):
-        return _has_answer("dob", f"$this > today() - {rule.years + 1} years")
-    if isinstance(rule, AnyAtLeast):
-        return "(" + " or ".join(_has_answer(i, f"$this >= {rule.threshold}")
-                                 for i in rule.item_ids) + ")"
-    if isinstance(rule, All):
-        return " and ".join(f"({fhirpath(c)})" for c in rule.conditions)
-    raise TypeError(f"no FHIRPath for {rule!r}")
-
-
-def _when(base: str, item_id: str, operator: str, value: Any) -> dict[str, Any]:
-    item = ITEMS[item_id]
-    entry: dict[str, Any] = {"question": item_id, "operator": operator}
-    if operator == "exists":
-        entry["answerBoolean"] = value
-    else:
-        value_type = kind_of(item).fhir_value
-        entry["answer" + value_type.removeprefix("value")] = _fhir_value(
-            base, item, value_type, value, display=False)
-    return entry
-
-
-def enable_when(rule: Any, base: str) -> tuple[list[dict[str, Any]], str] | None:
-    """The rule as flat enableWhen entries and behaviour; None where they cannot say it."""
-    # They cannot read an age, nor hold an "or" inside an "and": FHIRPath says those.
-    if isinstance(rule, (Equals, Ticked)):
-        value = rule.value if isinstance(rule, Equals) else rule.code
-        return [_when(base, rule.item, "=", value)], "all"
-    if isinstance(rule, NotEquals):
-        # FHIR's != alone holds for an unanswered question; ours does not.
-        return [_when(base, rule.item, "exists", True),
-                _when(base, rule.item, "!=", rule.value)], "all"
-    if isinstance(rule, OneOf):
-        return [_when(base, rule.item, "=", v) for v in rule.values], "any"
-    if isinstance(rule, AnyAtLeast):
-        return [_when(base, i, ">=", rule.threshold) for i in rule.item_ids], "any"
-    if isinstance(rule, All):
-        parts = [enable_when(c, base) for c in rule.conditions]
-        if any(p is None or (p[1] == "any" and len(p[0]) > 1) for p in parts):
-            return None
-        return [entry for entries, _ in parts for entry in entries], "all"
-    return None
-
-
-def _expression(text: str) -> dict[str, Any]:
-    return {"url": SDC_ENABLE_WHEN,
-            "valueExpression": {"language": "text/fhirpath", "expression": text}}
-
-
-def _bound(url: str, item: Item, value: float | str | None) -> list[dict[str, Any]]:
-    if not isinstance(value, (int, float)):
-        return []
-    key = "valueInteger" if item.whole else kind_of(item).fhir_value
-    return [{"url": url, key: int(value) if key == "valueInteger" else value}]
-
-
-def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> dict[str, Any]:
-    """One item of the definition as a FHIR Questionnaire item."""
-    entry: dict[str, Any] = {"linkId": item.id,
-                             "text": SYSTEM_TEXT.get(item.id, item.label),
-                             "type": kind_of(item).fhir_type}
-    extensions = _bound(MIN_VALUE, item, item.minimum) + _bound(MAX_VALUE, item, item.maximum)
-    if item.system:
-        entry["readOnly"] = True
-        extensions.append({"url": HIDDEN, "valueBoolean": True})
-    if item.required:
-        entry["required"] = True
-    if kind_of(item).repeats:
-        entry["repeats"] = True
-    if item.max_length:
-        entry["maxLength"] = item.max_length
-    if kind_of(item).coded:
-        entry["answerOption"] = [{"valueCoding": _coding(base, item, c.code)}
-                                 for c in item.choices]
-    rule = condition(item, switched_off)
-    if rule is not None:
-        flat = enable_when(rule, base)
-        if flat is None:
-            extensions.append(_expression(fhirpath(rule)))
-        else:
-            entry["enableWhen"], behaviour = flat
-            if len(entry["enableWhen"]) > 1:
-                entry["enableBehavior"] = behaviour
-    if extensions:
-        entry["extension"] = extensions
-    return entry
-
-
-def questionnaire_resource(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The FHIR R4 Questionnaire generated from the definition: one group per step."""
-    base = config["FHIR_BASE_URL"].rstrip("/")
-    switched_off = clinic.policy(config).switched_off
-    slugs = [step.slug for step in STEPS]
-    adult_only = set(slugs[slugs.index(ADULT_ONLY_AFTER) + 1:])
-    groups = []
-    for step in STEPS:
-        items = [questionnaire_item(item, base, switched_off) for item in step.items
-                 if item.instrument not in switched_off]
-        group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
-                                 "item": items}
-        rules = [ADULT_EXPRESSION] if step.slug in adult_only else []
-        if step.shown_when is not None:
-            rules.append(fhirpath(step.shown_when))
-        if rules:
-            group["extension"] = [_expression(" and ".join(f"({r})" for r in rules))]
-        groups.append(group)
-    return {
-        "resourceType": "Questionnaire", "id": "intake",
-        "url": f"{base}/Questionnaire/intake", "version": QUESTIONNAIRE_VERSION,
-        "name": "PatientIntake", "title": f"{config['CLINIC_NAME']} patient intake",
-        "status": "active", "subjectType": ["Patient"], "item": groups,
-    }
+    """The submissions as a FHIR Bundle of QuestionnaireResponses."""
+    return fhir.bundle(export.submissions(), export.config)
 
 
 def write_fhir_questionnaire(export: Export) -> Iterator[bytes]:
-    yield json.dumps(questionnaire_resource(export.config), ensure_ascii=False,
-                     indent=1).encode("utf-8")
+    """The FHIR Questionnaire generated from the definition; no submission is read."""
+    return fhir.questionnaire(export.config)
 
 
 WRITERS: dict[str, Callable[[Export], Iterator[bytes]]] = {
