@@ -140,7 +140,7 @@ def rescore_command(since: dt.datetime | None) -> None:
 
 @click.command("export")
 @with_appcontext
-@click.option("--format", "export_format", type=click.Choice(FORMATS), required=True)
+@click.option("--format", "export_format", type=click.Choice(tuple(FORMATS)), required=True)
 @click.option("--since", type=DATE, help="Submitted on or after this clinic-local date.")
 @click.option("--until", type=DATE, help="Submitted on or before this clinic-local date.")
 @click.option("--status", type=click.Choice(workflow.STATUSES),
@@ -152,7 +152,7 @@ def export_command(export_format: str, since: dt.datetime | None, until: dt.date
                    status: str | None, output: Path) -> None:
     """Write an export, the same as the staff page's, to OUTPUT (mode 0600)."""
     selection = ExportFilter(since and since.date(), until and until.date(), status)
-    problem = selection.problem(export_format)
+    problem = selection.problem(FORMATS[export_format])
     if problem:
         raise click.UsageError(problem)
     export = Export(export_format, selection, current_app.config, via="cli")

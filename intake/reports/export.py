@@ -27,13 +27,11 @@ from intake.questionnaire import ITEMS, Item, condition, kind_of
 from intake.reports import fhir, iso, item_text, submission_pdf
 from intake.workflow import ROUTINGS, STATUSES
 
-FORMATS = ("excel-csv", "csv", "xlsx", "fhir", "fhir-questionnaire", "dictionary", "pdf-zip")
 CHUNK = 64 * 1024
 #: Submissions loaded at a time: each holds its answers and score, some 40 KiB in memory.
 BATCH = 250
 XLSX_MAX_ROWS = 1_048_576
 DATES_REVERSED = "The start date is after the end date."
-NO_DRAFT_PDFS = "Drafts have no PDF: choose another status or format."
 #: A cell starting with one of these is read as a formula by some spreadsheet (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
@@ -173,13 +171,17 @@ class ExportFilter:
     until: dt.date | None = None
     status: str | None = None
 
-    def problem(self, export_format: str) -> str | None:
-        """Why this filter cannot be exported, or None."""
-        if self.since and self.until and self.since > self.until:
-            return DATES_REVERSED
-        if self.status == "draft" and export_format == "pdf-zip":
-            return NO_DRAFT_PDFS
-        return None
+    def problem(self, export_format: Format) -> str | None:
+        """Why this filter cannot be exported in this format, or None."""
+        return self.dates_problem() or self.drafts_problem(export_format)
+
+    def dates_problem(self) -> str | None:
+        """Why the dates select nothing (the start is after the end), or None."""
+        return DATES_REVERSED if self.since and self.until and self.since > self.until else None
+
+    def drafts_problem(self, export_format: Format) -> str | None:
+        """Why the format cannot hold the drafts asked for, or None."""
+        return export_format.refuses_drafts if self.status == "draft" else None
 
     def query(self, zone: ZoneInfo) -> Select:
         # Drafts only on request, and only the urgent ones: the only drafts staff see
@@ -236,23 +238,6 @@ class Export:
     def switched_off(self) -> frozenset[str]:
         return clinic.policy(self.config).switched_off
 
-    def filename(self, today: dt.date) -> str:
-        """A safe download name: the date and the format, never a patient's name."""
-        suffix = {"excel-csv": ".csv", "csv": "_plain.csv", "xlsx": ".xlsx",
-                  "fhir": "_fhir.json", "fhir-questionnaire": "_questionnaire_fhir.json",
-                  "dictionary": "_dictionary.csv", "pdf-zip": "_pdfs.zip"}[self.format]
-        return f"intake_export_{today:%Y%m%d}{suffix}"
-
-    @property
-    def mimetype(self) -> str:
-        if self.format in ("excel-csv", "csv", "dictionary"):
-            return "text/csv"
-        if self.format == "xlsx":
-            return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if self.format == "pdf-zip":
-            return "application/zip"
-        return "application/fhir+json"
-
     def submissions(self) -> Iterator[Submission]:
         """The filtered submissions, counted as they are written."""
         with streamed(self.filter.query(self.zone)) as rows:
@@ -271,7 +256,7 @@ class Export:
         """The export's bytes; one audit row when the stream ends, however it ends."""
         completed = False
         try:
-            yield from WRITERS[self.format](self)
+            yield from FORMATS[self.format].writer(self)
             completed = True
         finally:
             if not completed:
@@ -390,8 +375,47 @@ def write_fhir_questionnaire(export: Export) -> Iterator[bytes]:
     return fhir.questionnaire(export.config)
 
 
-WRITERS: dict[str, Callable[[Export], Iterator[bytes]]] = {
-    "excel-csv": write_excel_csv, "csv": write_csv, "xlsx": write_xlsx, "fhir": write_fhir,
-    "fhir-questionnaire": write_fhir_questionnaire, "dictionary": write_dictionary,
-    "pdf-zip": write_pdf_zip,
-}
+# --- the formats: every fact about each, written once ------------------------------------
+
+
+@dataclass(frozen=True)
+class Format:
+    """One export format: the CLI's choices, the staff page and the download read it here."""
+
+    name: str
+    #: What the staff page offers it as.
+    label: str
+    extension: str
+    media_type: str
+    writer: Callable[[Export], Iterator[bytes]]
+    #: Between the date and the extension of the download's name, where one is needed.
+    file_tag: str = ""
+    #: Why it cannot hold drafts; None when it can.
+    refuses_drafts: str | None = None
+
+    def filename(self, today: dt.date) -> str:
+        """A safe download name: the date and the format, never a patient's name."""
+        return f"intake_export_{today:%Y%m%d}{self.file_tag}{self.extension}"
+
+
+CSV = "text/csv"
+FHIR_JSON = "application/fhir+json"
+FORMATS = {format.name: format for format in (
+    Format("excel-csv", "Spreadsheet CSV (Excel, LibreOffice): a cell that could start a "
+                        "formula begins with ' — so a phone number reads '+1305…",
+           ".csv", CSV, write_excel_csv),
+    Format("csv", "Plain CSV for programs — values as stored; do not open it in a "
+                  "spreadsheet", ".csv", CSV, write_csv, file_tag="_plain"),
+    Format("xlsx", "Excel workbook (.xlsx), with a dictionary sheet", ".xlsx",
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", write_xlsx),
+    Format("fhir", "FHIR R4 Bundle of QuestionnaireResponses (JSON)", ".json", FHIR_JSON,
+           write_fhir, file_tag="_fhir"),
+    Format("fhir-questionnaire", "FHIR R4 Questionnaire: the questionnaire itself, no "
+                                 "patient data", ".json", FHIR_JSON, write_fhir_questionnaire,
+           file_tag="_questionnaire_fhir"),
+    Format("dictionary", "Data dictionary: every column, with its question and choices "
+                         "(CSV)", ".csv", CSV, write_dictionary, file_tag="_dictionary"),
+    Format("pdf-zip", "One physician PDF per submission (ZIP)", ".zip", "application/zip",
+           write_pdf_zip, file_tag="_pdfs",
+           refuses_drafts="Drafts have no PDF: choose another status or format."),
+)}
