@@ -11,8 +11,8 @@ import datetime as dt
 import io
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
@@ -147,8 +147,9 @@ def row_values(submission: Submission, zone: ZoneInfo) -> list[Any]:
     return [column.value(record) for column in COLUMNS]
 
 
-def dictionary_rows(switched_off: frozenset[str]) -> Iterator[list[str]]:
-    """One row per export column: every item, and before them the computed columns."""
+def dictionary(switched_off: frozenset[str]) -> Iterator[Sequence[str]]:
+    """Its header, then a row per export column: the computed ones, then every item."""
+    yield DICTIONARY_HEADER
     for column in COLUMNS:
         item = column.item
         if item is None:
@@ -207,16 +208,6 @@ class ExportFilter:
                 "until": self.until and self.until.isoformat(), "status": self.status}
 
 
-@contextmanager
-def streamed(query: Select) -> Iterator[Iterator[Submission]]:
-    """The submissions a batch at a time; the cursor is closed however the loop ends."""
-    result = db.session.scalars(query.execution_options(yield_per=BATCH))
-    try:
-        yield iter(result)
-    finally:
-        result.close()
-
-
 # --- one export run -----------------------------------------------------------------
 
 
@@ -239,9 +230,11 @@ class Export:
         return clinic.policy(self.config).switched_off
 
     def submissions(self) -> Iterator[Submission]:
-        """The filtered submissions, counted as they are written."""
-        with streamed(self.filter.query(self.zone)) as rows:
-            for submission in rows:
+        """The filtered submissions a batch at a time, counted as they are written; the
+        cursor is closed however the stream ends."""
+        query = self.filter.query(self.zone).execution_options(yield_per=BATCH)
+        with closing(db.session.scalars(query)) as result:
+            for submission in result:
                 self.rows += 1
                 yield submission
 
@@ -296,8 +289,7 @@ def write_csv(export: Export) -> Iterator[bytes]:
 
 def write_dictionary(export: Export) -> Iterator[bytes]:
     """The data dictionary, in the spreadsheet flavour of CSV."""
-    rows = ([neutralise(cell) for cell in row]
-            for row in (DICTIONARY_HEADER, *dictionary_rows(export.switched_off)))
+    rows = ([neutralise(cell) for cell in row] for row in dictionary(export.switched_off))
     return _csv(rows, "\r\n", bom=True)
 
 
@@ -324,10 +316,9 @@ def write_xlsx(export: Export) -> Iterator[bytes]:
         sheet.freeze_panes(1, 1)
         for row, values in enumerate(export.table()):
             _write_row(sheet, row, values)
-        dictionary = workbook.add_worksheet("dictionary")
-        for row, values in enumerate((DICTIONARY_HEADER,
-                                      *dictionary_rows(export.switched_off))):
-            _write_row(dictionary, row, values)
+        dictionary_sheet = workbook.add_worksheet("dictionary")
+        for row, values in enumerate(dictionary(export.switched_off)):
+            _write_row(dictionary_sheet, row, values)
         workbook.close()
         handle.seek(0)
         while chunk := handle.read(CHUNK):
