@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from intake import clinic, scoring
 from intake import questionnaire as q
 from intake.models import AuditEvent, Submission, SubmissionEvent, db, utcnow
-from intake.reports.export import Export, ExportFilter, neutralise
+from intake.reports.export import FORMATS, Export, ExportFilter, neutralise
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 #: security.md, "Spreadsheet injection", and an XSS payload for good measure.
@@ -66,12 +66,8 @@ def submit_profiles(patient_client, clock) -> list[str]:
             for case in map(load_case, CASES)]
 
 
-SUFFIX = {"excel-csv": ".csv", "csv": ".csv", "xlsx": ".xlsx", "fhir": ".json",
-          "fhir-questionnaire": ".json", "dictionary": ".csv", "pdf-zip": ".zip"}
-
-
 def export(runner, tmp_path: Path, export_format: str, *options: str) -> Path:
-    out = tmp_path / f"export-{secrets.token_hex(4)}{SUFFIX[export_format]}"
+    out = tmp_path / f"export-{secrets.token_hex(4)}{FORMATS[export_format].extension}"
     result = runner.invoke(args=["export", "--format", export_format, *options, "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert out.stat().st_mode & 0o777 == 0o600
@@ -314,6 +310,13 @@ def test_pdf_zip_holds_one_named_pdf_per_submission(app, runner, patient_client,
     refused = runner.invoke(args=["export", "--format", "pdf-zip", "--status", "draft",
                                   "-o", str(tmp_path / "drafts.zip")])
     assert refused.exit_code != 0 and "Drafts have no PDF" in refused.output
+
+
+def test_the_readme_lists_the_formats_the_command_and_the_page_offer():
+    """The README's export table is the one list of formats the code cannot read for itself."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Exports\n", 1)[1].split("\n## ", 1)[0]
+    assert re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE) == list(FORMATS)
 
 
 # --- spreadsheet injection, opened by LibreOffice ------------------------------------------

@@ -1,16 +1,40 @@
-"""Reports: what the physician reads about a stored submission, as a summary and a PDF."""
+"""Reports: what the physician reads about a stored submission, and the words reports share.
+
+The summary and its PDF are built here; the exports and FHIR read an item's question and
+a moment the same way through ``item_text`` and ``iso``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from intake import clinic
 from intake.models import Submission, SubmissionEvent
+from intake.questionnaire import Item
 from intake.reports.pdf import render_pdf
 from intake.reports.summary import StaffAction, Summary, build_summary
 from intake.workflow import status_label
+
+#: What the definition's one system item means, for readers of the dictionary and FHIR.
+SYSTEM_TEXT = {
+    "phq9_9_endorsed": "PHQ-9 item 9 as first endorsed on the draft (kept by the "
+                       "questionnaire, never asked)",
+}
+
+
+def item_text(item: Item) -> str:
+    """An item's question for a reader outside the form: a system item says what it keeps."""
+    return SYSTEM_TEXT.get(item.id, item.label)
+
+
+def iso(moment: dt.datetime | None, zone: ZoneInfo | None = None) -> str | None:
+    """A moment as ISO 8601 to the second with its offset, in ``zone`` if given."""
+    if moment is None:
+        return None
+    return (moment.astimezone(zone) if zone else moment).isoformat(timespec="seconds")
 
 
 def font_dir(config: Mapping[str, Any]) -> str | None:

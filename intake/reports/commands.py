@@ -1,4 +1,5 @@
-"""The report commands: score an answers file, write a stored submission's PDF, re-score."""
+"""The report and data commands: score an answers file, write a stored submission's PDF,
+re-score, export, purge abandoned drafts, add demo data, back up the database."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import datetime as dt
 import getpass
 import json
 import os
+import random
+import sqlite3
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import NoReturn
 from zoneinfo import ZoneInfo
@@ -14,10 +18,10 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import and_, delete, exists, not_, select
 
-from intake import audit, clinic, scoring, workflow
-from intake.models import Submission, begin_write, db, utcnow
+from intake import audit, clinic, demo, scoring, workflow
+from intake.models import Submission, SubmissionEvent, begin_write, db, utcnow
 from intake.questionnaire import (
     INTAKE,
     QUESTIONNAIRE_VERSION,
@@ -25,12 +29,22 @@ from intake.questionnaire import (
     clean_answers,
     parse_date,
 )
-from intake.reports import export, font_dir, submission_pdf
+from intake.reports import font_dir, submission_pdf
+from intake.reports.export import FORMATS, Export, ExportFilter
 from intake.reports.pdf import FontMissing, render_pdf
 from intake.reports.summary import build_summary
 
 #: What the PDF of an answers file shows where a stored submission has its reference.
 NO_REFERENCE = "not stored"
+#: A clinic-local calendar date as the commands take it.
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def private_file(path: Path) -> int:
+    """Open a file for writing, readable by its owner only (0600) even if it existed."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    return descriptor
 
 
 @click.command("score")
@@ -87,9 +101,7 @@ def pdf_command(reference: str, output: Path) -> None:
         pdf = submission_pdf(submission, current_app.config)
     except FontMissing as error:
         _fail("pdf", str(error))
-    descriptor = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)  # a file written over keeps its mode otherwise
-    with os.fdopen(descriptor, "wb") as handle:
+    with os.fdopen(private_file(output), "wb") as handle:
         handle.write(pdf)
     audit.log("pdf_download", submission.reference, detail={"via": "cli"})
     click.echo(f"Wrote {output}")
@@ -97,7 +109,7 @@ def pdf_command(reference: str, output: Path) -> None:
 
 @click.command("rescore")
 @with_appcontext
-@click.option("--since", type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--since", type=DATE,
               help="Only submissions sent on or after this clinic-local date.")
 def rescore_command(since: dt.datetime | None) -> None:
     """Score stored submissions again under the current rules; the old score is kept."""
@@ -127,8 +139,100 @@ def rescore_command(since: dt.datetime | None) -> None:
     click.echo(f"Rescored {changed} submission(s) under rules {new_version}.")
 
 
+@click.command("export")
+@with_appcontext
+@click.option("--format", "export_format", type=click.Choice(tuple(FORMATS)), required=True)
+@click.option("--since", type=DATE, help="Submitted on or after this clinic-local date.")
+@click.option("--until", type=DATE, help="Submitted on or before this clinic-local date.")
+@click.option("--status", type=click.Choice(workflow.STATUSES),
+              help="Only this status. Drafts only with --status draft: the urgent ones, "
+                   "dated by when they were started.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              required=True)
+def export_command(export_format: str, since: dt.datetime | None, until: dt.datetime | None,
+                   status: str | None, output: Path) -> None:
+    """Write an export, the same as the staff page's, to OUTPUT (mode 0600)."""
+    selection = ExportFilter(since and since.date(), until and until.date(), status)
+    problem = selection.problem(FORMATS[export_format])
+    if problem:
+        raise click.UsageError(problem)
+    export = Export(export_format, selection, current_app.config, via="cli")
+    with os.fdopen(private_file(output), "wb") as handle, closing(export.chunks()) as chunks:
+        for chunk in chunks:
+            handle.write(chunk)
+    click.echo(f"Wrote {output} ({export.rows} submission(s)).")
+
+
+@click.command("purge-drafts")
+@with_appcontext
+@click.option("--older-than", "days", type=click.IntRange(min=1),
+              help="Days since a draft was last saved (default DRAFT_RETENTION_DAYS).")
+def purge_drafts_command(days: int | None) -> None:
+    """Delete abandoned drafts; never an urgent draft that no one has acted on."""
+    days = days or int(current_app.config["DRAFT_RETENTION_DAYS"])
+    cutoff = utcnow() - dt.timedelta(days=days)
+    acted_on = exists().where(SubmissionEvent.submission_id == Submission.id)
+    abandoned = select(Submission.id).where(
+        Submission.submitted_at.is_(None), Submission.updated_at < cutoff,
+        not_(and_(Submission.urgent, not_(acted_on))))
+    begin_write()
+    ids = db.session.scalars(abandoned).all()
+    for start in range(0, len(ids), 500):
+        batch = ids[start:start + 500]
+        db.session.execute(delete(SubmissionEvent)
+                           .where(SubmissionEvent.submission_id.in_(batch)))
+        db.session.execute(delete(Submission).where(Submission.id.in_(batch)))
+    audit.record("purge_drafts", detail={"older_than_days": days, "deleted": len(ids)})
+    db.session.commit()
+    click.echo(f"Deleted {len(ids)} draft(s) not saved for {days} days.")
+
+
+@click.command("demo-data")
+@with_appcontext
+@click.argument("count", type=click.IntRange(min=1))
+@click.option("--seed", type=int, help="Repeatable answers (references stay random).")
+def demo_data_command(count: int, seed: int | None) -> None:
+    """Add COUNT synthetic, clearly fictional submissions marked as demo."""
+    config = current_app.config
+    if not config.get("ALLOW_DEMO_DATA"):
+        audit.log("demo_data", outcome="denied", detail={"count": count})
+        raise click.ClickException(
+            "demo-data is refused: it adds fictional patients to this database. Set "
+            "INTAKE_ALLOW_DEMO_DATA=1 to allow it, never on a clinic's real database.")
+    # The audit row first: it opens the write transaction the rows then join.
+    audit.record("demo_data", detail={"count": count})
+    demo.insert_demo(count, clinic.policy(config), clinic.zone(config["CLINIC_TIMEZONE"]),
+                     random.Random(seed))  # noqa: S311  # nosec B311 # fictional data, not a secret
+    db.session.commit()
+    click.echo(f"Added {count} demo submission(s).")
+
+
+@click.command("backup")
+@with_appcontext
+@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(output: Path) -> None:
+    """Copy the SQLite database consistently (online backup API) to OUTPUT (mode 0600)."""
+    if db.engine.dialect.name != "sqlite":
+        raise click.ClickException(
+            f"The database is {db.engine.dialect.name}: back it up with pg_dump "
+            "(for example `pg_dump --format=custom`).")
+    if output.exists():
+        raise click.ClickException(f"{output} exists: choose a new file name.")
+    os.close(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    with db.engine.connect() as connection, closing(sqlite3.connect(output)) as copy:
+        connection.connection.dbapi_connection.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")
+        check = [row[0] for row in copy.execute("PRAGMA integrity_check")]
+    ok = check == ["ok"]
+    audit.log("backup", outcome="ok" if ok else "failure",
+              detail={"integrity_check": "ok" if ok else "failed"})
+    if not ok:
+        raise click.ClickException(f"The copy failed its integrity check: {check[:5]}")
+    click.echo(f"Backed up to {output} (integrity_check: ok).")
+
+
 def init_app(app: Flask) -> None:
-    """Register the report and export commands with the application's CLI."""
-    for command in (score_command, pdf_command, rescore_command):
+    """Register the report and data commands with the application's CLI."""
+    for command in (score_command, pdf_command, rescore_command, export_command,
+                    purge_drafts_command, demo_data_command, backup_command):
         app.cli.add_command(command)
-    export.init_app(app)

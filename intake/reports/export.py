@@ -1,4 +1,4 @@
-"""The exports (contract.md, "Exports"), streamed row by row, and the data commands.
+"""The exports (contract.md, "Exports"): their columns, which submissions, the formats.
 
 Every spreadsheet cell goes through ``neutralise``; every export writes one audit row
 with its format, filter and row count when its stream ends, however it ends.
@@ -9,62 +9,31 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import json
-import os
-import random
-import sqlite3
 import tempfile
-import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import closing
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 import click
 import xlsxwriter
-from flask import Flask, current_app
-from flask.cli import with_appcontext
-from sqlalchemy import Select, and_, delete, exists, not_, select
+from sqlalchemy import Select, select
 
-from intake import audit, clinic, demo, scoring
-from intake.models import Submission, SubmissionEvent, begin_write, db, utcnow
-from intake.questionnaire import (
-    ADULT_AGE,
-    ADULT_ONLY_AFTER,
-    ITEMS,
-    QUESTIONNAIRE_VERSION,
-    STEPS,
-    AgeAtMost,
-    All,
-    AnyAtLeast,
-    Equals,
-    Item,
-    NotEquals,
-    OneOf,
-    Ticked,
-    condition,
-    kind_of,
-)
-from intake.reports import submission_pdf
+from intake import audit, clinic, scoring
+from intake.models import Submission, db
+from intake.questionnaire import ITEMS, Item, condition, kind_of
+from intake.reports import fhir, iso, item_text, submission_pdf
 from intake.workflow import ROUTINGS, STATUSES
 
-FORMATS = ("excel-csv", "csv", "xlsx", "fhir", "fhir-questionnaire", "dictionary", "pdf-zip")
 CHUNK = 64 * 1024
 #: Submissions loaded at a time: each holds its answers and score, some 40 KiB in memory.
 BATCH = 250
 XLSX_MAX_ROWS = 1_048_576
 DATES_REVERSED = "The start date is after the end date."
-NO_DRAFT_PDFS = "Drafts have no PDF: choose another status or format."
 #: A cell starting with one of these is read as a formula by some spreadsheet (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
-#: What the definition's one system item means, for readers of the dictionary and FHIR.
-SYSTEM_TEXT = {
-    "phq9_9_endorsed": "PHQ-9 item 9 as first endorsed on the draft (kept by the "
-                       "questionnaire, never asked)",
-}
 
 
 def neutralise(text: str) -> str:
@@ -111,12 +80,6 @@ class Column:
     item: Item | None = None
 
 
-def _iso(moment: dt.datetime | None, zone: ZoneInfo | None = None) -> str | None:
-    if moment is None:
-        return None
-    return (moment.astimezone(zone) if zone else moment).isoformat(timespec="seconds")
-
-
 def _attribute(name: str) -> Value:
     return lambda record: getattr(record.submission, name)
 
@@ -141,12 +104,12 @@ def _columns() -> tuple[Column, ...]:
         Column("language", "text", "The language the patient answered in",
                _attribute("language")),
         Column("started_at", "datetime", "When the patient started (ISO 8601, UTC)",
-               lambda record: _iso(record.submission.started_at)),
+               lambda record: iso(record.submission.started_at)),
         Column("submitted_at", "datetime", "When the patient submitted (ISO 8601, UTC); "
-               "empty for a draft", lambda record: _iso(record.submission.submitted_at)),
+               "empty for a draft", lambda record: iso(record.submission.submitted_at)),
         Column("submitted_at_local", "datetime", "When the patient submitted, in the "
                "clinic's time zone (ISO 8601 with its offset)",
-               lambda record: _iso(record.submission.submitted_at, record.zone)),
+               lambda record: iso(record.submission.submitted_at, record.zone)),
         Column("questionnaire_version", "text", "The questionnaire version answered",
                _attribute("questionnaire_version")),
         Column("rules_version", "text", "The rule set of the current score",
@@ -169,7 +132,7 @@ def _columns() -> tuple[Column, ...]:
         Column("stop_bang_partial", "boolean", "STOP-Bang scored without BMI or neck size "
                "(true/false)", _instrument("stop_bang", "partial")),
     ]
-    columns += [Column(item.id, item.type, SYSTEM_TEXT.get(item.id, item.label),
+    columns += [Column(item.id, item.type, item_text(item),
                        _answer(item.id), item) for item in ITEMS.values()]
     return tuple(columns)
 
@@ -184,8 +147,9 @@ def row_values(submission: Submission, zone: ZoneInfo) -> list[Any]:
     return [column.value(record) for column in COLUMNS]
 
 
-def dictionary_rows(switched_off: frozenset[str]) -> Iterator[list[str]]:
-    """One row per export column: every item, and before them the computed columns."""
+def dictionary(switched_off: frozenset[str]) -> Iterator[Sequence[str]]:
+    """Its header, then a row per export column: the computed ones, then every item."""
+    yield DICTIONARY_HEADER
     for column in COLUMNS:
         item = column.item
         if item is None:
@@ -208,13 +172,17 @@ class ExportFilter:
     until: dt.date | None = None
     status: str | None = None
 
-    def problem(self, export_format: str) -> str | None:
-        """Why this filter cannot be exported, or None."""
-        if self.since and self.until and self.since > self.until:
-            return DATES_REVERSED
-        if self.status == "draft" and export_format == "pdf-zip":
-            return NO_DRAFT_PDFS
-        return None
+    def problem(self, export_format: Format) -> str | None:
+        """Why this filter cannot be exported in this format, or None."""
+        return self.dates_problem() or self.drafts_problem(export_format)
+
+    def dates_problem(self) -> str | None:
+        """Why the dates select nothing (the start is after the end), or None."""
+        return DATES_REVERSED if self.since and self.until and self.since > self.until else None
+
+    def drafts_problem(self, export_format: Format) -> str | None:
+        """Why the format cannot hold the drafts asked for, or None."""
+        return export_format.refuses_drafts if self.status == "draft" else None
 
     def query(self, zone: ZoneInfo) -> Select:
         # Drafts only on request, and only the urgent ones: the only drafts staff see
@@ -240,16 +208,6 @@ class ExportFilter:
                 "until": self.until and self.until.isoformat(), "status": self.status}
 
 
-@contextmanager
-def streamed(query: Select) -> Iterator[Iterator[Submission]]:
-    """The submissions a batch at a time; the cursor is closed however the loop ends."""
-    result = db.session.scalars(query.execution_options(yield_per=BATCH))
-    try:
-        yield iter(result)
-    finally:
-        result.close()
-
-
 # --- one export run -----------------------------------------------------------------
 
 
@@ -268,34 +226,15 @@ class Export:
         return clinic.zone(self.config["CLINIC_TIMEZONE"])
 
     @property
-    def base_url(self) -> str:
-        return self.config["FHIR_BASE_URL"].rstrip("/")
-
-    @property
     def switched_off(self) -> frozenset[str]:
         return clinic.policy(self.config).switched_off
 
-    def filename(self, today: dt.date) -> str:
-        """A safe download name: the date and the format, never a patient's name."""
-        suffix = {"excel-csv": ".csv", "csv": "_plain.csv", "xlsx": ".xlsx",
-                  "fhir": "_fhir.json", "fhir-questionnaire": "_questionnaire_fhir.json",
-                  "dictionary": "_dictionary.csv", "pdf-zip": "_pdfs.zip"}[self.format]
-        return f"intake_export_{today:%Y%m%d}{suffix}"
-
-    @property
-    def mimetype(self) -> str:
-        if self.format in ("excel-csv", "csv", "dictionary"):
-            return "text/csv"
-        if self.format == "xlsx":
-            return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-        if self.format == "pdf-zip":
-            return "application/zip"
-        return "application/fhir+json"
-
     def submissions(self) -> Iterator[Submission]:
-        """The filtered submissions, counted as they are written."""
-        with streamed(self.filter.query(self.zone)) as rows:
-            for submission in rows:
+        """The filtered submissions a batch at a time, counted as they are written; the
+        cursor is closed however the stream ends."""
+        query = self.filter.query(self.zone).execution_options(yield_per=BATCH)
+        with closing(db.session.scalars(query)) as result:
+            for submission in result:
                 self.rows += 1
                 yield submission
 
@@ -310,7 +249,7 @@ class Export:
         """The export's bytes; one audit row when the stream ends, however it ends."""
         completed = False
         try:
-            yield from WRITERS[self.format](self)
+            yield from FORMATS[self.format].writer(self)
             completed = True
         finally:
             if not completed:
@@ -350,8 +289,7 @@ def write_csv(export: Export) -> Iterator[bytes]:
 
 def write_dictionary(export: Export) -> Iterator[bytes]:
     """The data dictionary, in the spreadsheet flavour of CSV."""
-    rows = ([neutralise(cell) for cell in row]
-            for row in (DICTIONARY_HEADER, *dictionary_rows(export.switched_off)))
+    rows = ([neutralise(cell) for cell in row] for row in dictionary(export.switched_off))
     return _csv(rows, "\r\n", bom=True)
 
 
@@ -378,10 +316,9 @@ def write_xlsx(export: Export) -> Iterator[bytes]:
         sheet.freeze_panes(1, 1)
         for row, values in enumerate(export.table()):
             _write_row(sheet, row, values)
-        dictionary = workbook.add_worksheet("dictionary")
-        for row, values in enumerate((DICTIONARY_HEADER,
-                                      *dictionary_rows(export.switched_off))):
-            _write_row(dictionary, row, values)
+        dictionary_sheet = workbook.add_worksheet("dictionary")
+        for row, values in enumerate(dictionary(export.switched_off)):
+            _write_row(dictionary_sheet, row, values)
         workbook.close()
         handle.seek(0)
         while chunk := handle.read(CHUNK):
@@ -419,349 +356,57 @@ def write_pdf_zip(export: Export) -> Iterator[bytes]:
     yield pipe.take()
 
 
-# --- FHIR -------------------------------------------------------------------------------
-
-SDC_ENABLE_WHEN = ("http://hl7.org/fhir/uv/sdc/StructureDefinition/"
-                   "sdc-questionnaire-enableWhenExpression")
-HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
-MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
-MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
-
-
-def _coding(base: str, item: Item, code: str, display: bool = True) -> dict[str, str]:
-    coding = {"system": f"{base}/CodeSystem/{item.id}", "code": code}
-    if display:
-        coding["display"] = item.choice_label(code)
-    return coding
-
-
-def _fhir_value(base: str, item: Item, value_type: str, value: Any,
-                display: bool = True) -> Any:
-    """One value as the FHIR value type its item's kind names."""
-    if value_type == "valueCoding":
-        return _coding(base, item, value, display)
-    if value_type == "valueInteger":
-        return int(value)
-    if value_type == "valueBoolean":
-        return bool(value)
-    return value
-
-
-def _answer_values(base: str, item: Item, value: Any) -> list[dict[str, Any]]:
-    """One stored answer as QuestionnaireResponse answers (a multi gives several)."""
-    value_type = kind_of(item).fhir_value
-    return [{value_type: _fhir_value(base, item, value_type, one)}
-            for one in kind_of(item).each(value)]
-
-
-def questionnaire_url(base: str, version: str) -> str:
-    return f"{base}/Questionnaire/intake|{version}"
-
-
-def response_resource(submission: Submission, base: str) -> dict[str, Any]:
-    """A submission as a QuestionnaireResponse, its answers grouped by step."""
-    answers = submission.answers
-    groups = []
-    for step in STEPS:
-        items = [{"linkId": item.id, "answer": _answer_values(base, item, answers[item.id])}
-                 for item in step.items if answers.get(item.id) not in (None, [])]
-        if items:
-            groups.append({"linkId": step.slug, "item": items})
-    submitted = submission.submitted_at is not None
-    resource: dict[str, Any] = {
-        "resourceType": "QuestionnaireResponse",
-        "id": submission.reference,
-        "identifier": {"system": f"{base}/NamingSystem/intake-reference",
-                       "value": submission.reference},
-        "questionnaire": questionnaire_url(base, submission.questionnaire_version),
-        "status": "completed" if submitted else "in-progress",
-        "authored": _iso(submission.submitted_at if submitted else submission.updated_at),
-    }
-    if groups:
-        resource["item"] = groups
-    return resource
-
-
 def write_fhir(export: Export) -> Iterator[bytes]:
-    """A Bundle of type collection, one QuestionnaireResponse entry per submission."""
-    base = export.base_url
-    head = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
-            "timestamp": _iso(utcnow())}
-    # The head without its closing brace: the entries follow, one at a time.
-    yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8")
-    separator = ', "entry": [\n'
-    for submission in export.submissions():
-        entry = {"fullUrl": f"{base}/QuestionnaireResponse/{submission.reference}",
-                 "resource": response_resource(submission, base)}
-        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
-        yield (separator + text).encode("utf-8")
-        separator = ",\n"
-    yield b"}\n" if export.rows == 0 else b"\n]}\n"
-
-
-def _answer_path(item_id: str) -> str:
-    return f"%resource.repeat(item).where(linkId='{item_id}').answer.value"
-
-
-def _has_answer(item_id: str, test: str) -> str:
-    return f"{_answer_path(item_id)}.where({test}).exists()"
-
-
-def _is(item_id: str, operator: str, value: Any) -> str:
-    """A FHIRPath test on an answer: its code for a coded item, else its value."""
-    if kind_of(ITEMS[item_id]).coded:
-        return f"code {operator} '{value}'"
-    return f"$this {operator} {value}"
-
-
-#: Age on the day the form is filled in, from dob (FHIRPath date arithmetic is calendar
-#: arithmetic: a 29 February birthday is reached on 1 March, as questionnaire.age_on has it).
-ADULT_EXPRESSION = f"{_answer_path('dob')}.all($this <= today() - {ADULT_AGE} years)"
-
-
-def fhirpath(rule: Any) -> str:
-    """A shown-when rule as FHIRPath, false when the item it reads is unanswered."""
-    if isinstance(rule, Equals):
-        return _has_answer(rule.item, _is(rule.item, "=", rule.value))
-    if isinstance(rule, NotEquals):
-        return _has_answer(rule.item, _is(rule.item, "!=", rule.value))
-    if isinstance(rule, Ticked):
-        return _has_answer(rule.item, _is(rule.item, "=", rule.code))
-    if isinstance(rule, OneOf):
-        values = " | ".join(f"'{v}'" for v in rule.values)
-        return _has_answer(rule.item, f"code in ({values})")
-    if isinstance(rule, AgeAtMost):
-        return _has_answer("dob", f"$this > today() - {rule.years + 1} years")
-    if isinstance(rule, AnyAtLeast):
-        return "(" + " or ".join(_has_answer(i, f"$this >= {rule.threshold}")
-                                 for i in rule.item_ids) + ")"
-    if isinstance(rule, All):
-        return " and ".join(f"({fhirpath(c)})" for c in rule.conditions)
-    raise TypeError(f"no FHIRPath for {rule!r}")
-
-
-def _when(base: str, item_id: str, operator: str, value: Any) -> dict[str, Any]:
-    item = ITEMS[item_id]
-    entry: dict[str, Any] = {"question": item_id, "operator": operator}
-    if operator == "exists":
-        entry["answerBoolean"] = value
-    else:
-        value_type = kind_of(item).fhir_value
-        entry["answer" + value_type.removeprefix("value")] = _fhir_value(
-            base, item, value_type, value, display=False)
-    return entry
-
-
-def enable_when(rule: Any, base: str) -> tuple[list[dict[str, Any]], str] | None:
-    """The rule as flat enableWhen entries and behaviour; None where they cannot say it."""
-    # They cannot read an age, nor hold an "or" inside an "and": FHIRPath says those.
-    if isinstance(rule, (Equals, Ticked)):
-        value = rule.value if isinstance(rule, Equals) else rule.code
-        return [_when(base, rule.item, "=", value)], "all"
-    if isinstance(rule, NotEquals):
-        # FHIR's != alone holds for an unanswered question; ours does not.
-        return [_when(base, rule.item, "exists", True),
-                _when(base, rule.item, "!=", rule.value)], "all"
-    if isinstance(rule, OneOf):
-        return [_when(base, rule.item, "=", v) for v in rule.values], "any"
-    if isinstance(rule, AnyAtLeast):
-        return [_when(base, i, ">=", rule.threshold) for i in rule.item_ids], "any"
-    if isinstance(rule, All):
-        parts = [enable_when(c, base) for c in rule.conditions]
-        if any(p is None or (p[1] == "any" and len(p[0]) > 1) for p in parts):
-            return None
-        return [entry for entries, _ in parts for entry in entries], "all"
-    return None
-
-
-def _expression(text: str) -> dict[str, Any]:
-    return {"url": SDC_ENABLE_WHEN,
-            "valueExpression": {"language": "text/fhirpath", "expression": text}}
-
-
-def _bound(url: str, item: Item, value: float | str | None) -> list[dict[str, Any]]:
-    if not isinstance(value, (int, float)):
-        return []
-    key = "valueInteger" if item.whole else kind_of(item).fhir_value
-    return [{"url": url, key: int(value) if key == "valueInteger" else value}]
-
-
-def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> dict[str, Any]:
-    """One item of the definition as a FHIR Questionnaire item."""
-    entry: dict[str, Any] = {"linkId": item.id,
-                             "text": SYSTEM_TEXT.get(item.id, item.label),
-                             "type": kind_of(item).fhir_type}
-    extensions = _bound(MIN_VALUE, item, item.minimum) + _bound(MAX_VALUE, item, item.maximum)
-    if item.system:
-        entry["readOnly"] = True
-        extensions.append({"url": HIDDEN, "valueBoolean": True})
-    if item.required:
-        entry["required"] = True
-    if kind_of(item).repeats:
-        entry["repeats"] = True
-    if item.max_length:
-        entry["maxLength"] = item.max_length
-    if kind_of(item).coded:
-        entry["answerOption"] = [{"valueCoding": _coding(base, item, c.code)}
-                                 for c in item.choices]
-    rule = condition(item, switched_off)
-    if rule is not None:
-        flat = enable_when(rule, base)
-        if flat is None:
-            extensions.append(_expression(fhirpath(rule)))
-        else:
-            entry["enableWhen"], behaviour = flat
-            if len(entry["enableWhen"]) > 1:
-                entry["enableBehavior"] = behaviour
-    if extensions:
-        entry["extension"] = extensions
-    return entry
-
-
-def questionnaire_resource(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The FHIR R4 Questionnaire generated from the definition: one group per step."""
-    base = config["FHIR_BASE_URL"].rstrip("/")
-    switched_off = clinic.policy(config).switched_off
-    slugs = [step.slug for step in STEPS]
-    adult_only = set(slugs[slugs.index(ADULT_ONLY_AFTER) + 1:])
-    groups = []
-    for step in STEPS:
-        items = [questionnaire_item(item, base, switched_off) for item in step.items
-                 if item.instrument not in switched_off]
-        group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
-                                 "item": items}
-        rules = [ADULT_EXPRESSION] if step.slug in adult_only else []
-        if step.shown_when is not None:
-            rules.append(fhirpath(step.shown_when))
-        if rules:
-            group["extension"] = [_expression(" and ".join(f"({r})" for r in rules))]
-        groups.append(group)
-    return {
-        "resourceType": "Questionnaire", "id": "intake",
-        "url": f"{base}/Questionnaire/intake", "version": QUESTIONNAIRE_VERSION,
-        "name": "PatientIntake", "title": f"{config['CLINIC_NAME']} patient intake",
-        "status": "active", "subjectType": ["Patient"], "item": groups,
-    }
+    """The submissions as a FHIR Bundle of QuestionnaireResponses."""
+    return fhir.bundle(export.submissions(), export.config)
 
 
 def write_fhir_questionnaire(export: Export) -> Iterator[bytes]:
-    yield json.dumps(questionnaire_resource(export.config), ensure_ascii=False,
-                     indent=1).encode("utf-8")
+    """The FHIR Questionnaire generated from the definition; no submission is read."""
+    return fhir.questionnaire(export.config)
 
 
-WRITERS: dict[str, Callable[[Export], Iterator[bytes]]] = {
-    "excel-csv": write_excel_csv, "csv": write_csv, "xlsx": write_xlsx, "fhir": write_fhir,
-    "fhir-questionnaire": write_fhir_questionnaire, "dictionary": write_dictionary,
-    "pdf-zip": write_pdf_zip,
-}
+# --- the formats: every fact about each, written once ------------------------------------
 
 
-# --- the commands -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Format:
+    """One export format: the CLI's choices, the staff page and the download read it here."""
+
+    name: str
+    #: What the staff page offers it as.
+    label: str
+    extension: str
+    media_type: str
+    writer: Callable[[Export], Iterator[bytes]]
+    #: Between the date and the extension of the download's name, where one is needed.
+    file_tag: str = ""
+    #: Why it cannot hold drafts; None when it can.
+    refuses_drafts: str | None = None
+
+    def filename(self, today: dt.date) -> str:
+        """A safe download name: the date and the format, never a patient's name."""
+        return f"intake_export_{today:%Y%m%d}{self.file_tag}{self.extension}"
 
 
-def private_file(path: Path) -> int:
-    """Open a file for writing, readable by its owner only (0600) even if it existed."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    return descriptor
-
-
-DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-@click.command("export")
-@with_appcontext
-@click.option("--format", "export_format", type=click.Choice(FORMATS), required=True)
-@click.option("--since", type=DATE, help="Submitted on or after this clinic-local date.")
-@click.option("--until", type=DATE, help="Submitted on or before this clinic-local date.")
-@click.option("--status", type=click.Choice(STATUSES),
-              help="Only this status. Drafts only with --status draft: the urgent ones, "
-                   "dated by when they were started.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              required=True)
-def export_command(export_format: str, since: dt.datetime | None, until: dt.datetime | None,
-                   status: str | None, output: Path) -> None:
-    """Write an export, the same as the staff page's, to OUTPUT (mode 0600)."""
-    selection = ExportFilter(since and since.date(), until and until.date(), status)
-    problem = selection.problem(export_format)
-    if problem:
-        raise click.UsageError(problem)
-    export = Export(export_format, selection, current_app.config, via="cli")
-    with os.fdopen(private_file(output), "wb") as handle, closing(export.chunks()) as chunks:
-        for chunk in chunks:
-            handle.write(chunk)
-    click.echo(f"Wrote {output} ({export.rows} submission(s)).")
-
-
-@click.command("purge-drafts")
-@with_appcontext
-@click.option("--older-than", "days", type=click.IntRange(min=1),
-              help="Days since a draft was last saved (default DRAFT_RETENTION_DAYS).")
-def purge_drafts_command(days: int | None) -> None:
-    """Delete abandoned drafts; never an urgent draft that no one has acted on."""
-    days = days or int(current_app.config["DRAFT_RETENTION_DAYS"])
-    cutoff = utcnow() - dt.timedelta(days=days)
-    acted_on = exists().where(SubmissionEvent.submission_id == Submission.id)
-    abandoned = select(Submission.id).where(
-        Submission.submitted_at.is_(None), Submission.updated_at < cutoff,
-        not_(and_(Submission.urgent, not_(acted_on))))
-    begin_write()
-    ids = db.session.scalars(abandoned).all()
-    for start in range(0, len(ids), 500):
-        batch = ids[start:start + 500]
-        db.session.execute(delete(SubmissionEvent)
-                           .where(SubmissionEvent.submission_id.in_(batch)))
-        db.session.execute(delete(Submission).where(Submission.id.in_(batch)))
-    audit.record("purge_drafts", detail={"older_than_days": days, "deleted": len(ids)})
-    db.session.commit()
-    click.echo(f"Deleted {len(ids)} draft(s) not saved for {days} days.")
-
-
-@click.command("demo-data")
-@with_appcontext
-@click.argument("count", type=click.IntRange(min=1))
-@click.option("--seed", type=int, help="Repeatable answers (references stay random).")
-def demo_data_command(count: int, seed: int | None) -> None:
-    """Add COUNT synthetic, clearly fictional submissions marked as demo."""
-    config = current_app.config
-    if not config.get("ALLOW_DEMO_DATA"):
-        audit.log("demo_data", outcome="denied", detail={"count": count})
-        raise click.ClickException(
-            "demo-data is refused: it adds fictional patients to this database. Set "
-            "INTAKE_ALLOW_DEMO_DATA=1 to allow it, never on a clinic's real database.")
-    # The audit row first: it opens the write transaction the rows then join.
-    audit.record("demo_data", detail={"count": count})
-    demo.insert_demo(count, clinic.policy(config), clinic.zone(config["CLINIC_TIMEZONE"]),
-                     random.Random(seed))  # noqa: S311  # nosec B311 # fictional data, not a secret
-    db.session.commit()
-    click.echo(f"Added {count} demo submission(s).")
-
-
-@click.command("backup")
-@with_appcontext
-@click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-def backup_command(output: Path) -> None:
-    """Copy the SQLite database consistently (online backup API) to OUTPUT (mode 0600)."""
-    if db.engine.dialect.name != "sqlite":
-        raise click.ClickException(
-            f"The database is {db.engine.dialect.name}: back it up with pg_dump "
-            "(for example `pg_dump --format=custom`).")
-    if output.exists():
-        raise click.ClickException(f"{output} exists: choose a new file name.")
-    os.close(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    with db.engine.connect() as connection, closing(sqlite3.connect(output)) as copy:
-        connection.connection.dbapi_connection.backup(copy)
-        copy.execute("PRAGMA journal_mode=DELETE")
-        check = [row[0] for row in copy.execute("PRAGMA integrity_check")]
-    ok = check == ["ok"]
-    audit.log("backup", outcome="ok" if ok else "failure",
-              detail={"integrity_check": "ok" if ok else "failed"})
-    if not ok:
-        raise click.ClickException(f"The copy failed its integrity check: {check[:5]}")
-    click.echo(f"Backed up to {output} (integrity_check: ok).")
-
-
-def init_app(app: Flask) -> None:
-    """Register the export and data commands."""
-    for command in (export_command, purge_drafts_command, demo_data_command, backup_command):
-        app.cli.add_command(command)
+CSV = "text/csv"
+FHIR_JSON = "application/fhir+json"
+FORMATS = {format.name: format for format in (
+    Format("excel-csv", "Spreadsheet CSV (Excel, LibreOffice): a cell that could start a "
+                        "formula begins with ' — so a phone number reads '+1305…",
+           ".csv", CSV, write_excel_csv),
+    Format("csv", "Plain CSV for programs — values as stored; do not open it in a "
+                  "spreadsheet", ".csv", CSV, write_csv, file_tag="_plain"),
+    Format("xlsx", "Excel workbook (.xlsx), with a dictionary sheet", ".xlsx",
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", write_xlsx),
+    Format("fhir", "FHIR R4 Bundle of QuestionnaireResponses (JSON)", ".json", FHIR_JSON,
+           write_fhir, file_tag="_fhir"),
+    Format("fhir-questionnaire", "FHIR R4 Questionnaire: the questionnaire itself, no "
+                                 "patient data", ".json", FHIR_JSON, write_fhir_questionnaire,
+           file_tag="_questionnaire_fhir"),
+    Format("dictionary", "Data dictionary: every column, with its question and choices "
+                         "(CSV)", ".csv", CSV, write_dictionary, file_tag="_dictionary"),
+    Format("pdf-zip", "One physician PDF per submission (ZIP)", ".zip", "application/zip",
+           write_pdf_zip, file_tag="_pdfs",
+           refuses_drafts="Drafts have no PDF: choose another status or format."),
+)}

@@ -11,23 +11,12 @@ from wtforms import DateField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
 from intake.models import utcnow
-from intake.reports.export import DATES_REVERSED, NO_DRAFT_PDFS, Export, ExportFilter
+from intake.reports.export import FORMATS, Export, ExportFilter
 from intake.staff.access import bp, roles_required
 from intake.workflow import STATUS_LABELS
 
-FORMAT_CHOICES = [
-    SelectChoice("excel-csv", "Spreadsheet CSV (Excel, LibreOffice): a cell that could start a "
-                              "formula begins with ' — so a phone number reads '+1305…"),
-    SelectChoice("xlsx", "Excel workbook (.xlsx), with a dictionary sheet"),
-    SelectChoice("csv", "Plain CSV for programs — values as stored; do not open it in a "
-                        "spreadsheet"),
-    SelectChoice("fhir", "FHIR R4 Bundle of QuestionnaireResponses (JSON)"),
-    SelectChoice("fhir-questionnaire", "FHIR R4 Questionnaire: the questionnaire itself, no "
-                                       "patient data"),
-    SelectChoice("dictionary", "Data dictionary: every column, with its question and choices "
-                               "(CSV)"),
-    SelectChoice("pdf-zip", "One physician PDF per submission (ZIP)"),
-]
+FORMAT_CHOICES = [SelectChoice(name, export_format.label)
+                  for name, export_format in FORMATS.items()]
 STATUS_CHOICES = [
     SelectChoice("", "Every submitted intake"),
     *(SelectChoice(status, label) for status, label in STATUS_LABELS.items()
@@ -48,12 +37,14 @@ class ExportForm(FlaskForm):
         return ExportFilter(self.since.data, self.until.data, self.status.data or None)
 
     def validate_until(self, field: Any) -> None:
-        if field.data and self.since.data and field.data < self.since.data:
-            raise ValidationError(DATES_REVERSED)
+        problem = self.selection().dates_problem()
+        if problem:
+            raise ValidationError(problem)
 
     def validate_status(self, field: Any) -> None:
-        if field.data == "draft" and self.format.data == "pdf-zip":
-            raise ValidationError(NO_DRAFT_PDFS)
+        chosen = FORMATS.get(self.format.data)  # an unknown one fails the format field
+        if chosen is not None and (problem := self.selection().drafts_problem(chosen)):
+            raise ValidationError(problem)
 
 
 @bp.route("/export", methods=["GET", "POST"])
@@ -63,9 +54,10 @@ def export():
     if not form.validate_on_submit():
         return render_template("staff/export.html", form=form)
     config = current_app.config
-    run = Export(form.format.data, form.selection(), config, via="web")
+    chosen = FORMATS[form.format.data]
+    run = Export(chosen.name, form.selection(), config, via="web")
     today = utcnow().astimezone(ZoneInfo(config["CLINIC_TIMEZONE"])).date()
     return Response(
-        stream_with_context(run.chunks()), mimetype=run.mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{run.filename(today)}"'},
+        stream_with_context(run.chunks()), mimetype=chosen.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{chosen.filename(today)}"'},
     )

@@ -1,0 +1,275 @@
+"""FHIR R4: submissions as a Bundle of QuestionnaireResponses, and the Questionnaire itself.
+
+The Questionnaire is generated from the definition: a shown-when rule becomes flat
+``enableWhen`` entries where they can say it, else the SDC ``enableWhenExpression`` in
+FHIRPath (contract.md, "Exports").
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+from intake import clinic
+from intake.models import Submission, utcnow
+from intake.questionnaire import (
+    ADULT_AGE,
+    ADULT_ONLY_AFTER,
+    ITEMS,
+    QUESTIONNAIRE_VERSION,
+    STEPS,
+    AgeAtMost,
+    All,
+    AnyAtLeast,
+    Equals,
+    Item,
+    NotEquals,
+    OneOf,
+    Ticked,
+    condition,
+    kind_of,
+)
+from intake.reports import iso, item_text
+
+SDC_ENABLE_WHEN = ("http://hl7.org/fhir/uv/sdc/StructureDefinition/"
+                   "sdc-questionnaire-enableWhenExpression")
+HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
+MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
+MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+
+
+def _coding(base: str, item: Item, code: str, display: bool = True) -> dict[str, str]:
+    coding = {"system": f"{base}/CodeSystem/{item.id}", "code": code}
+    if display:
+        coding["display"] = item.choice_label(code)
+    return coding
+
+
+def _fhir_value(base: str, item: Item, value_type: str, value: Any,
+                display: bool = True) -> Any:
+    """One value as the FHIR value type its item's kind names."""
+    if value_type == "valueCoding":
+        return _coding(base, item, value, display)
+    if value_type == "valueInteger":
+        return int(value)
+    if value_type == "valueBoolean":
+        return bool(value)
+    return value
+
+
+def _answer_values(base: str, item: Item, value: Any) -> list[dict[str, Any]]:
+    """One stored answer as QuestionnaireResponse answers (a multi gives several)."""
+    value_type = kind_of(item).fhir_value
+    return [{value_type: _fhir_value(base, item, value_type, one)}
+            for one in kind_of(item).each(value)]
+
+
+def base_url(config: Mapping[str, Any]) -> str:
+    """The clinic's FHIR base, which every code system and URL here starts with."""
+    return config["FHIR_BASE_URL"].rstrip("/")
+
+
+def canonical_url(base: str) -> str:
+    """The Questionnaire's canonical URL; a response names it with its version."""
+    return f"{base}/Questionnaire/intake"
+
+
+def questionnaire_url(base: str, version: str) -> str:
+    """What a response answered: the canonical URL and the version, as FHIR pins it."""
+    return f"{canonical_url(base)}|{version}"
+
+
+def response_resource(submission: Submission, base: str) -> dict[str, Any]:
+    """A submission as a QuestionnaireResponse, its answers grouped by step."""
+    answers = submission.answers
+    groups = []
+    for step in STEPS:
+        items = [{"linkId": item.id, "answer": _answer_values(base, item, answers[item.id])}
+                 for item in step.items if answers.get(item.id) not in (None, [])]
+        if items:
+            groups.append({"linkId": step.slug, "item": items})
+    submitted = submission.submitted_at is not None
+    resource: dict[str, Any] = {
+        "resourceType": "QuestionnaireResponse",
+        "id": submission.reference,
+        "identifier": {"system": f"{base}/NamingSystem/intake-reference",
+                       "value": submission.reference},
+        "questionnaire": questionnaire_url(base, submission.questionnaire_version),
+        "status": "completed" if submitted else "in-progress",
+        "authored": iso(submission.submitted_at if submitted else submission.updated_at),
+    }
+    if groups:
+        resource["item"] = groups
+    return resource
+
+
+def bundle(submissions: Iterable[Submission], config: Mapping[str, Any]) -> Iterator[bytes]:
+    """A Bundle of type collection, one QuestionnaireResponse entry per submission."""
+    base = base_url(config)
+    head = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
+            "timestamp": iso(utcnow())}
+    # The head without its closing brace: the entries follow, one at a time.
+    yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8")
+    separator = ', "entry": [\n'
+    entries = 0
+    for submission in submissions:
+        entry = {"fullUrl": f"{base}/QuestionnaireResponse/{submission.reference}",
+                 "resource": response_resource(submission, base)}
+        text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
+        yield (separator + text).encode("utf-8")
+        separator = ",\n"
+        entries += 1
+    yield b"}\n" if entries == 0 else b"\n]}\n"
+
+
+def _answer_path(item_id: str) -> str:
+    return f"%resource.repeat(item).where(linkId='{item_id}').answer.value"
+
+
+def _has_answer(item_id: str, test: str) -> str:
+    return f"{_answer_path(item_id)}.where({test}).exists()"
+
+
+def _is(item_id: str, operator: str, value: Any) -> str:
+    """A FHIRPath test on an answer: its code for a coded item, else its value."""
+    if kind_of(ITEMS[item_id]).coded:
+        return f"code {operator} '{value}'"
+    return f"$this {operator} {value}"
+
+
+#: Age on the day the form is filled in, from dob (FHIRPath date arithmetic is calendar
+#: arithmetic: a 29 February birthday is reached on 1 March, as questionnaire.age_on has it).
+ADULT_EXPRESSION = f"{_answer_path('dob')}.all($this <= today() - {ADULT_AGE} years)"
+
+
+def fhirpath(rule: Any) -> str:
+    """A shown-when rule as FHIRPath, false when the item it reads is unanswered."""
+    if isinstance(rule, Equals):
+        return _has_answer(rule.item, _is(rule.item, "=", rule.value))
+    if isinstance(rule, NotEquals):
+        return _has_answer(rule.item, _is(rule.item, "!=", rule.value))
+    if isinstance(rule, Ticked):
+        return _has_answer(rule.item, _is(rule.item, "=", rule.code))
+    if isinstance(rule, OneOf):
+        values = " | ".join(f"'{v}'" for v in rule.values)
+        return _has_answer(rule.item, f"code in ({values})")
+    if isinstance(rule, AgeAtMost):
+        return _has_answer("dob", f"$this > today() - {rule.years + 1} years")
+    if isinstance(rule, AnyAtLeast):
+        return "(" + " or ".join(_has_answer(i, f"$this >= {rule.threshold}")
+                                 for i in rule.item_ids) + ")"
+    if isinstance(rule, All):
+        return " and ".join(f"({fhirpath(c)})" for c in rule.conditions)
+    raise TypeError(f"no FHIRPath for {rule!r}")
+
+
+def _when(base: str, item_id: str, operator: str, value: Any) -> dict[str, Any]:
+    item = ITEMS[item_id]
+    entry: dict[str, Any] = {"question": item_id, "operator": operator}
+    if operator == "exists":
+        entry["answerBoolean"] = value
+    else:
+        value_type = kind_of(item).fhir_value
+        entry["answer" + value_type.removeprefix("value")] = _fhir_value(
+            base, item, value_type, value, display=False)
+    return entry
+
+
+def enable_when(rule: Any, base: str) -> tuple[list[dict[str, Any]], str] | None:
+    """The rule as flat enableWhen entries and behaviour; None where they cannot say it."""
+    # They cannot read an age, nor hold an "or" inside an "and": FHIRPath says those.
+    if isinstance(rule, (Equals, Ticked)):
+        value = rule.value if isinstance(rule, Equals) else rule.code
+        return [_when(base, rule.item, "=", value)], "all"
+    if isinstance(rule, NotEquals):
+        # FHIR's != alone holds for an unanswered question; ours does not.
+        return [_when(base, rule.item, "exists", True),
+                _when(base, rule.item, "!=", rule.value)], "all"
+    if isinstance(rule, OneOf):
+        return [_when(base, rule.item, "=", v) for v in rule.values], "any"
+    if isinstance(rule, AnyAtLeast):
+        return [_when(base, i, ">=", rule.threshold) for i in rule.item_ids], "any"
+    if isinstance(rule, All):
+        parts = [enable_when(c, base) for c in rule.conditions]
+        if any(p is None or (p[1] == "any" and len(p[0]) > 1) for p in parts):
+            return None
+        return [entry for entries, _ in parts for entry in entries], "all"
+    return None
+
+
+def _expression(text: str) -> dict[str, Any]:
+    return {"url": SDC_ENABLE_WHEN,
+            "valueExpression": {"language": "text/fhirpath", "expression": text}}
+
+
+def _bound(url: str, item: Item, value: float | str | None) -> list[dict[str, Any]]:
+    if not isinstance(value, (int, float)):
+        return []
+    key = "valueInteger" if item.whole else kind_of(item).fhir_value
+    return [{"url": url, key: int(value) if key == "valueInteger" else value}]
+
+
+def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> dict[str, Any]:
+    """One item of the definition as a FHIR Questionnaire item."""
+    entry: dict[str, Any] = {"linkId": item.id,
+                             "text": item_text(item),
+                             "type": kind_of(item).fhir_type}
+    extensions = _bound(MIN_VALUE, item, item.minimum) + _bound(MAX_VALUE, item, item.maximum)
+    if item.system:
+        entry["readOnly"] = True
+        extensions.append({"url": HIDDEN, "valueBoolean": True})
+    if item.required:
+        entry["required"] = True
+    if kind_of(item).repeats:
+        entry["repeats"] = True
+    if item.max_length:
+        entry["maxLength"] = item.max_length
+    if kind_of(item).coded:
+        entry["answerOption"] = [{"valueCoding": _coding(base, item, c.code)}
+                                 for c in item.choices]
+    rule = condition(item, switched_off)
+    if rule is not None:
+        flat = enable_when(rule, base)
+        if flat is None:
+            extensions.append(_expression(fhirpath(rule)))
+        else:
+            entry["enableWhen"], behaviour = flat
+            if len(entry["enableWhen"]) > 1:
+                entry["enableBehavior"] = behaviour
+    if extensions:
+        entry["extension"] = extensions
+    return entry
+
+
+def questionnaire_resource(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The FHIR R4 Questionnaire generated from the definition: one group per step."""
+    base = base_url(config)
+    switched_off = clinic.policy(config).switched_off
+    slugs = [step.slug for step in STEPS]
+    adult_only = set(slugs[slugs.index(ADULT_ONLY_AFTER) + 1:])
+    groups = []
+    for step in STEPS:
+        items = [questionnaire_item(item, base, switched_off) for item in step.items
+                 if item.instrument not in switched_off]
+        group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
+                                 "item": items}
+        rules = [ADULT_EXPRESSION] if step.slug in adult_only else []
+        if step.shown_when is not None:
+            rules.append(fhirpath(step.shown_when))
+        if rules:
+            group["extension"] = [_expression(" and ".join(f"({r})" for r in rules))]
+        groups.append(group)
+    return {
+        "resourceType": "Questionnaire", "id": "intake",
+        "url": canonical_url(base), "version": QUESTIONNAIRE_VERSION,
+        "name": "PatientIntake", "title": f"{config['CLINIC_NAME']} patient intake",
+        "status": "active", "subjectType": ["Patient"], "item": groups,
+    }
+
+
+def questionnaire(config: Mapping[str, Any]) -> Iterator[bytes]:
+    """The generated Questionnaire as indented JSON: it holds no patient data."""
+    yield json.dumps(questionnaire_resource(config), ensure_ascii=False,
+                     indent=1).encode("utf-8")
