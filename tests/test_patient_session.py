@@ -11,9 +11,10 @@ from helpers import Patient, csrf_token, step_posts, stored
 from sqlalchemy import select
 from test_patient import P01, dob_parts, last_saved, link_from, page_text, start_draft
 
-from intake import clinic, patient
+from intake import clinic
 from intake import questionnaire as q
 from intake.models import ResumeLink, db
+from intake.patient import drafts
 
 #: Every page that shows something of a draft, or makes a link to it.
 DRAFT_PAGES = [f"/intake/step/{s.slug}" for s in q.STEPS[1:]] + [
@@ -151,9 +152,9 @@ def test_each_showing_of_the_link_makes_a_new_one_and_earlier_ones_keep_working(
 
 def test_a_draft_keeps_its_newest_links_only(app, patient_client, clock):
     first = start_draft(patient_client, clock)
-    for _ in range(patient.RESUME_LINKS_KEPT):
+    for _ in range(drafts.RESUME_LINKS_KEPT):
         patient_client.get("/intake/link")
-    assert links_stored(app) == patient.RESUME_LINKS_KEPT
+    assert links_stored(app) == drafts.RESUME_LINKS_KEPT
     assert patient_client.get(first).status_code == 404
 
 

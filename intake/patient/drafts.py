@@ -1,0 +1,219 @@
+"""The draft a patient's browser holds: its session, the limit on new drafts, the
+private links back to it and the emails about it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import math
+import secrets
+import time
+from urllib.parse import urlsplit
+
+from flask import (
+    current_app,
+    g,
+    session,
+    url_for,
+)
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_mail import Message
+from limits import parse as parse_limit
+from sqlalchemy import select
+
+from intake import clinic
+from intake import questionnaire as q
+from intake.extensions import limiter
+from intake.models import (
+    ResumeLink,
+    Submission,
+    begin_write,
+    db,
+    utcnow,
+)
+
+#: How long the browser that sent a draft is still shown its confirmation (a second press
+#: of Send); after that its cookie opens nothing.
+SENT_GRACE = dt.timedelta(minutes=1)
+
+
+#: Live resume links a draft keeps; a new one beyond these retires the oldest.
+RESUME_LINKS_KEPT = 10
+
+
+def switched_off() -> frozenset[str]:
+    return clinic.policy().switched_off
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def forget_session() -> None:
+    """End the patient's session; the language they chose is not private, so it stays."""
+    chosen = session.get("lang")
+    session.clear()
+    if chosen:
+        session["lang"] = chosen
+
+
+def hold_session(draft: Submission) -> None:
+    """Make this browser the draft's one session: a cookie from before stops opening it."""
+    session["draft"] = draft.draft_key
+    session["nonce"] = draft.start_session()
+    session.permanent = True
+
+
+def current_draft(lock: bool = False) -> Submission | None:
+    """The draft this browser is answering, while its cookie holds the draft's session.
+
+    A session idles out PATIENT_IDLE_TIMEOUT after the draft's last save, so reading a page
+    writes nothing (and nothing but a resume, which replaces the nonce, saves it again). A
+    sent draft opens for its sender only for SENT_GRACE. Read once a request (the locked
+    read, before a save, reads it again).
+    """
+    if not lock and "draft" in g:
+        return g.draft
+    key = session.get("draft")
+    draft = None
+    if key:
+        query = select(Submission).where(Submission.draft_key == key)
+        draft = db.session.scalar(query.with_for_update() if lock else query)
+    if draft is not None and not draft.holds_session(session.get("nonce")):
+        draft = None
+    if draft is not None and draft.submitted_at is not None:
+        draft = None if clinic.now() - draft.submitted_at > SENT_GRACE else draft
+    elif draft is not None:
+        idle = utcnow() - draft.updated_at > current_app.config["PATIENT_IDLE_TIMEOUT"]
+        draft = None if idle else draft
+    if not lock:
+        g.draft = draft
+    return draft
+
+
+def draft_limit_key() -> str | None:
+    """Whose new drafts a request counts as: its address, an IPv6 one by its /64 (which
+    one household, or one attacker, holds whole); None inside NEW_DRAFT_LIMIT_EXEMPT."""
+    address = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    ip = getattr(ip, "ipv4_mapped", None) or ip
+    if any(ip in ipaddress.ip_network(network, strict=False)
+           for network in current_app.config["NEW_DRAFT_LIMIT_EXEMPT"]):
+        return None
+    return str(ipaddress.ip_network(f"{ip}/64", strict=False)) if ip.version == 6 else str(ip)
+
+
+def count_new_draft() -> int | None:
+    """Count a new draft against NEW_DRAFT_LIMIT: None if it may start, else seconds to wait.
+
+    The count is kept where the sign-in limit's is (RATELIMIT_STORAGE_URI).
+    """
+    address = draft_limit_key()
+    if address is None or not limiter.enabled:
+        return None
+    limit = parse_limit(current_app.config["NEW_DRAFT_LIMIT"])
+    keys = [k for k in (current_app.config.get("RATELIMIT_KEY_PREFIX"), address, "new_draft") if k]
+    if limiter.limiter.hit(limit, *keys):
+        return None
+    current_app.logger.warning("New drafts refused from %s: NEW_DRAFT_LIMIT reached", address)
+    reset_at = limiter.limiter.get_window_stats(limit, *keys).reset_time
+    return max(1, math.ceil(reset_at - time.time()))
+
+
+def questionnaire_of(draft: Submission | None) -> q.Questionnaire:
+    """The questionnaire a draft answers; without a draft, the intake (which anyone starts)."""
+    return clinic.questionnaire(draft.questionnaire if draft else q.INTAKE.key)
+
+
+def journey_of(draft: Submission | None, today: dt.date) -> q.Journey:
+    """The way through the draft's questionnaire its answers show, computed once a request."""
+    if draft is None:
+        return q.Journey(q.INTAKE, {}, today, switched_off())
+    return q.Journey(questionnaire_of(draft), draft.answers, today, switched_off(),
+                     draft.completed_steps)
+
+
+def notify_urgent(reference: str) -> None:
+    """Tell staff an urgent draft is waiting; never with health information."""
+    message = f"An urgent intake is waiting: {reference}"
+    current_app.logger.warning(message)
+    recipients = current_app.config["URGENT_NOTIFY_TO"]
+    if recipients and current_app.config.get("MAIL_SERVER"):
+        if isinstance(recipients, str):
+            recipients = [r.strip() for r in recipients.split(",") if r.strip()]
+        try:
+            current_app.extensions["mail"].send(
+                Message("Intake waiting", recipients=recipients, body=message)
+            )
+        except OSError:
+            current_app.logger.exception("Could not email the urgent notice for %s", reference)
+
+
+def can_link(draft: Submission) -> bool:
+    """A private link (and so finishing later) is offered once the step it follows is
+    saved; a questionnaire reached by a link offers it from the start."""
+    after = questionnaire_of(draft).link_after
+    return after is None or after in draft.completed_steps
+
+
+def resume_url(token: str) -> str:
+    """The link as shown and sent: on PUBLIC_BASE_URL, never on a request's Host.
+
+    Without PUBLIC_BASE_URL (development only) it is on the address the request came to.
+    """
+    base = current_app.config["PUBLIC_BASE_URL"]
+    if base is None:
+        return url_for("patient.resume", token=token, _external=True)
+    site = urlsplit(base)
+    adapter = current_app.url_map.bind(site.netloc, script_name=site.path or "/",
+                                       url_scheme=site.scheme)
+    return adapter.build("patient.resume", {"token": token}, force_external=True)
+
+
+def new_resume_link(draft: Submission) -> tuple[str, dt.datetime]:
+    """A new private link to the draft and when it expires; only its token's hash is kept."""
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + dt.timedelta(days=current_app.config["RESUME_LINK_DAYS"])
+    draft.resume_links.append(ResumeLink(token_hash=token_hash(token), expires_at=expires))
+    del draft.resume_links[:-RESUME_LINKS_KEPT]
+    return resume_url(token), expires
+
+
+def draft_to_link() -> Submission | None:
+    """This session's unsent draft, locked, once its date of birth (which a link asks) is saved."""
+    begin_write()
+    draft = current_draft(lock=True)
+    if draft is None or draft.submitted_at is not None or not can_link(draft):
+        return None
+    return draft
+
+
+def mail_ready() -> bool:
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def local_date(moment: dt.datetime) -> str:
+    """The clinic's date of a moment, written in the patient's language."""
+    return format_date(clinic.day_of(moment), "long")
+
+
+def send_link(address: str, url: str, expires: dt.datetime) -> None:
+    """Email the resume link: a neutral subject and sender, no health information."""
+    body = _(
+        "Here is your private link to continue your questionnaire:\n\n%(url)s\n\n"
+        "It works until %(date)s. You will be asked for your date of birth.\n"
+        "If you did not ask for this email, you can ignore it.",
+        url=url, date=local_date(expires),
+    )
+    try:
+        current_app.extensions["mail"].send(
+            Message(_("Your link to continue"), recipients=[address], body=body)
+        )
+    except OSError:
+        current_app.logger.exception("Could not send a resume link email")
