@@ -29,7 +29,7 @@ CATALOGS := $(patsubst %.po,%.mo,$(wildcard intake/translations/*/LC_MESSAGES/me
 translations: $(VENV)/.installed
 	mkdir -p build
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location -o build/messages.pot .
-	$(BIN)/pybabel update -i build/messages.pot -d intake/translations --no-fuzzy-matching
+	$(BIN)/pybabel update -i build/messages.pot -d intake/translations --no-fuzzy-matching --ignore-obsolete
 
 # The wheel to ship to a server, in build/dist/ beside its source archive: built from that
 # archive, so nothing a previous build left in build/ gets in; the catalogs compiled into it.
