@@ -230,15 +230,15 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     crisis = questionnaire.crisis is not None and questionnaire.crisis.raised(step, answers)
     if crisis:
         answers = questionnaire.crisis.kept(answers)
-    draft.answers = q.drop_hidden(questionnaire, answers, today, switched_off())
+    completed = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
+    journey = q.Journey(questionnaire, answers, today, switched_off(), completed).settled()
+    draft.answers, draft.completed_steps = dict(journey.answers), completed
     draft.index_names()
-    draft.completed_steps = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
     draft.language = str(get_locale())
     draft.updated_at = utcnow()
     newly_urgent = (questionnaire.crisis is not None
                     and questionnaire.crisis.urgent(draft.answers) and workflow.mark_urgent(draft))
     reference = draft.reference
-    journey = journey_of(draft, today)
     destination = saved_destination(step, draft, journey, crisis, new_link)
     db.session.commit()
     if newly_urgent:

@@ -81,6 +81,18 @@ class Journey:
         index = self.slugs.index(slug) + offset if slug in self.slugs else -1
         return self.slugs[index] if 0 <= index < len(self.slugs) else None
 
+    def settled(self) -> Journey:
+        """This journey with the answers it does not show dropped, again until none is:
+        the answers as they are stored (blank answers are no answers)."""
+        items = self.questionnaire.items
+        journey = self
+        while dropped := {k for k, v in journey.answers.items() if v is None or v == []
+                          or (k in items and not journey.item_shown(items[k]))}:
+            kept = {k: v for k, v in journey.answers.items() if k not in dropped}
+            journey = Journey(self.questionnaire, kept, self.reference, self.switched_off,
+                              self.completed)
+        return journey
+
     def shown_items(self, step: Step) -> list[Item]:
         return [item for item in step.items if not item.system and self.item_shown(item)]
 
@@ -113,15 +125,7 @@ def drop_hidden(questionnaire: Questionnaire, answers: Mapping[str, Any],
 
     Unknown keys are kept so that validation can name them.
     """
-    items = questionnaire.items
-    kept = {k: v for k, v in answers.items() if v is not None and v != []}
-    while True:
-        journey = Journey(questionnaire, kept, reference, switched_off)
-        hidden = [k for k in kept if k in items and not journey.item_shown(items[k])]
-        if not hidden:
-            return kept
-        for k in hidden:
-            del kept[k]
+    return dict(Journey(questionnaire, answers, reference, switched_off).settled().answers)
 
 
 # --- time to answer ---------------------------------------------------------------
