@@ -125,6 +125,12 @@ class Submission(db.Model):
         back_populates="submission", order_by="ResumeLink.id", cascade="all, delete-orphan",
         passive_deletes=True)
 
+    @property
+    def date_of_birth(self) -> str | None:
+        """The date of birth a private link asks for: the patient's answer, or, for a
+        questionnaire that does not ask it, the one the draft was made with."""
+        return self.answers.get("dob") or self.inputs.get("dob")
+
     def index_names(self) -> None:
         """Keep the search keys in step with the names in the answers."""
         self.first_name_key = name_key(self.answers.get("first_name"))

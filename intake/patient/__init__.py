@@ -431,7 +431,7 @@ def resume(token: str):
         abort(404)
     form = forms.ResumeForm(reference=clinic.today())
     if posting and form.validate_on_submit():
-        if form.dob.answer == draft.answers.get("dob"):
+        if form.dob.answer == draft.date_of_birth:
             draft.resume_failures = 0
             draft.updated_at = utcnow()  # the new session's idle time counts from here
             forget_session()

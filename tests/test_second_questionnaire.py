@@ -1,0 +1,103 @@
+"""A second questionnaire, defined only in test data, runs through the same engine."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import csrf_token, stored
+from support.checkin import CHECKIN, CHECKIN_RULES
+
+from intake import clinic
+from intake.models import Submission, create_draft, db
+from intake.patient.drafts import new_resume_link
+
+DOB = "1980-04-02"
+
+
+@pytest.fixture
+def checkin_link(app, monkeypatch, clock) -> str:
+    """The clinic serves the check-in; a patient was sent a link to one, as a follow-up
+    invitation would send it, with their pain at the first visit as its baseline."""
+    clock("2025-06-01")
+    monkeypatch.setitem(clinic.RULES, CHECKIN.key, CHECKIN_RULES)
+    with app.test_request_context():
+        draft = create_draft("en", CHECKIN.key, CHECKIN.version,
+                             inputs={"dob": DOB, "baseline_pain": 8})
+        url, _ = new_resume_link(draft)
+        db.session.commit()
+    return url.split("localhost", 1)[1]
+
+
+def opened(client, link: str) -> str:
+    """Open the link and give the date of birth; where it leads."""
+    page = client.get(link).get_data(as_text=True)
+    response = client.post(link, data={"csrf_token": csrf_token(page), "dob-month": "4",
+                                       "dob-day": "2", "dob-year": "1980"})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response.location
+
+
+def posted(client, url: str, data: dict) -> tuple[int, str]:
+    page = client.get(url)
+    assert page.status_code == 200, (url, page.status_code, page.location)
+    response = client.post(url, data={"csrf_token": csrf_token(page.get_data(as_text=True)),
+                                      **data, "nav": "next"})
+    return response.status_code, response.location or response.get_data(as_text=True)
+
+
+def test_the_check_in_is_served_saved_resumed_reviewed_and_submitted(
+        app, client, checkin_link):
+    assert opened(client, checkin_link) == "/intake/step/ci_pain"
+    page = client.get("/intake/step/ci_pain").get_data(as_text=True)
+    assert "How bad is your pain right now?" in page and "Step 1 of 2" in page
+    assert "What helped?" in page  # a follow-up on its own page is rendered, shown on "yes"
+
+    assert posted(client, "/intake/step/ci_pain", {"ci_pain_now": "5", "ci_better": "no"}) \
+        == (302, "/intake/step/ci_mood")
+    page = client.get("/intake/step/ci_mood")
+    response = client.post("/intake/step/ci_mood", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)), "ci_phq2_1": "1",
+        "nav": "later"})
+    assert response.location == "/intake/finish-later"
+    finish = client.get("/intake/finish-later").get_data(as_text=True)
+    link = re.search(r"https?://localhost(/intake/resume/[^\"<\s]+)", finish).group(1)
+    # The session has ended: without a draft only the intake's pages exist.
+    assert client.get("/intake/step/ci_mood").status_code == 404
+
+    # Finishing later saved the page: the review comes next, naming what is missing.
+    assert opened(client, link) == "/intake/review"
+    review = client.get("/intake/review").get_data(as_text=True)
+    missing = re.search(r'href="(/intake/step/ci_mood\?return=review)#ci_phq2_2"', review)
+    assert missing and "Feeling down, depressed, or hopeless" in review
+    assert posted(client, missing.group(1), {"ci_phq2_1": "1", "ci_phq2_2": "3"}) \
+        == (302, "/intake/support?return=review")
+    support = client.get("/intake/support?return=review").get_data(as_text=True)
+    assert re.search(r'<a class="button" href="/intake/review"', support)
+
+    review = client.get("/intake/review").get_data(as_text=True)
+    assert "Your pain since your visit" in review and "Your mood" in review
+    assert "What helped?" not in review  # not shown after a "no"
+    response = client.post("/intake/review",
+                           data={"csrf_token": csrf_token(review)})
+    assert response.location == "/intake/done"
+
+    submission = stored(app)
+    assert submission.questionnaire == "checkin"
+    assert submission.answers == {"ci_pain_now": 5, "ci_better": "no", "ci_phq2_1": 1,
+                                  "ci_phq2_2": 3, "ci_low_mood_endorsed": 3}
+    assert submission.urgent  # the support page's answer puts it first for staff
+    assert submission.routing == "REVIEW-FLAGS"
+    assert [flag["code"] for flag in submission.score["flags"]] == ["LOW_MOOD"]
+    assert submission.score["indicators"] == {"pain_change": -3}  # 5 now against 8 before
+    assert submission.score["instruments"] == {"phq2": {"total": 4}}
+
+
+def test_only_its_link_opens_the_check_in(app, client, checkin_link):
+    """A visitor without the link starts the intake; the check-in's pages do not exist."""
+    assert client.get("/intake/step/ci_pain").status_code == 404
+    consent = client.get("/intake/step/consent").get_data(as_text=True)
+    assert client.post("/intake/step/ci_pain", data={
+        "csrf_token": csrf_token(consent), "ci_pain_now": "5"}).status_code == 404
+    with app.app_context():
+        assert db.session.query(Submission).count() == 1  # only the one the link opens
