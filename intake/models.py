@@ -276,8 +276,11 @@ def begin_write() -> None:
     """Open this request's transaction as a writer (BEGIN IMMEDIATE on SQLite).
 
     A deferred SQLite transaction that reads and then writes fails with "database is
-    locked" under concurrent writers; taking the write lock first waits instead.
+    locked" under concurrent writers; taking the write lock first waits instead. Asked
+    again in the same transaction, it keeps the lock it holds.
     """
+    if db.session.info.get("writing"):
+        return
     if db.session().in_transaction():
         db.session.commit()
     db.session.connection(execution_options={"sqlite_immediate": True})

@@ -256,13 +256,13 @@ def test_a_double_submit_makes_one_submission(app, patient_client, clock):
 
 def test_a_step_checked_while_another_tab_sent_the_draft_changes_nothing(
         app, patient_client, clock, monkeypatch):
-    """A step is checked before the write lock is taken: the draft is read again under it."""
+    """A step takes the write lock before it reads the draft: sent meanwhile, it is seen so."""
 
     clock("2025-06-01")
     patient_client.walk(P01["answers"], submit=False)
     take_lock = patient.begin_write
 
-    def sent_meanwhile() -> None:  # another tab sends the draft between check and lock
+    def sent_meanwhile() -> None:  # another tab sends the draft just before the lock
         monkeypatch.setattr(patient, "begin_write", take_lock)
         with db.engine.begin() as connection:
             connection.execute(update(Submission).values(submitted_at=utcnow(), status="new"))

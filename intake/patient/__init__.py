@@ -109,8 +109,13 @@ def answer_text(item: q.Item, value: Any) -> str:
 
 @bp.before_request
 def patient_session() -> None:
-    """Forget a cookie that no longer opens its draft (the draft stays on the server)."""
-    if "draft" in session and current_draft() is None:
+    """Every patient post saves: it takes the write lock before it reads the draft, so
+    the draft it checks is the one it saves (another tab's save or send waits, or has
+    happened). A cookie that no longer opens its draft is forgotten (the draft stays)."""
+    posting = request.method == "POST"
+    if posting:
+        begin_write()
+    if "draft" in session and current_draft(lock=posting) is None:
         forget_session()
 
 
@@ -151,20 +156,12 @@ def step(slug: str):
     return show_step(slug)
 
 
-def show_step(slug: str, notice: str | None = None, status: int = 200, save: bool = True,
-              locked: bool = False):
-    """Show a step, or save it when posted.
-
-    A post is checked without holding the write lock, which is then taken only to save,
-    so other patients' saves wait for a write, not for a page's validation. If the draft
-    changed in between (another tab saved, or sent it), the post is checked again under
-    the lock (``locked``).
-    """
+def show_step(slug: str, notice: str | None = None, status: int = 200, save: bool = True):
+    """Show a step, or save it when posted (under the write lock every post takes first,
+    see ``patient_session``)."""
     today = clinic.today()
     posting = request.method == "POST"
-    if posting and save and locked:
-        begin_write()
-    draft = current_draft(lock=locked)
+    draft = current_draft(lock=posting)
     if draft is not None and draft.submitted_at is not None:
         return redirect(url_for("patient.done"))
     journey = journey_of(draft, today)
@@ -193,12 +190,6 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
                        "page.", phone=current_app.config["CLINIC_PHONE"])
             page, status = show_step(slug, notice=notice, status=429, save=False)
             return page, status, {"Retry-After": str(wait)}
-        if not locked:
-            seen = snapshot(draft)
-            begin_write()
-            draft = current_draft(lock=True)
-            if snapshot(draft) != seen:
-                return show_step(slug, notice, status, save, locked=True)
         return save_step(step, draft, form, today)
     if posting and not save:
         form.validate()
@@ -209,13 +200,6 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         copy=clinic.copy_text, can_finish_later=bool(draft and can_link(draft)),
         saved_at=session.pop("saved_at", None), back=journey.neighbour(slug, -1),
     ), status
-
-
-def snapshot(draft: Submission | None) -> tuple[Any, ...] | None:
-    """What a step's check depends on: the answers so far, the steps done, whether sent."""
-    if draft is None:
-        return None
-    return dict(draft.answers), list(draft.completed_steps), draft.submitted_at
 
 
 def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
@@ -311,8 +295,6 @@ def finish_later():
 def review():
     today = clinic.today()
     posting = request.method == "POST"
-    if posting:
-        begin_write()
     draft = current_draft(lock=posting)
     if draft is None:
         return redirect(url_for("patient.landing"))
@@ -382,7 +364,6 @@ def language():
     if chosen in current_app.config["LANGUAGES"]:
         session["lang"] = chosen
         if session.get("draft"):
-            begin_write()
             draft = current_draft(lock=True)
             if draft is not None and draft.submitted_at is None:
                 draft.language = chosen
@@ -413,8 +394,6 @@ def patient_page(target: str) -> str:
 def resume(token: str):
     """GET shows a Continue form only; the POST checks the date of birth."""
     posting = request.method == "POST"
-    if posting:
-        begin_write()
     hashed = token_hash(token)
     query = (select(ResumeLink, Submission).join(ResumeLink.submission)
              .where(ResumeLink.token_hash == hashed))

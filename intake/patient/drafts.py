@@ -72,10 +72,10 @@ def current_draft(lock: bool = False) -> Submission | None:
 
     A session idles out PATIENT_IDLE_TIMEOUT after the draft's last save, so reading a page
     writes nothing (and nothing but a resume, which replaces the nonce, saves it again). A
-    sent draft opens for its sender only for SENT_GRACE. Read once a request (the locked
-    read, before a save, reads it again).
+    sent draft opens for its sender only for SENT_GRACE. Read once a request, unless a
+    locked read is asked for after an unlocked one.
     """
-    if not lock and "draft" in g:
+    if "draft" in g and (g.draft_locked or not lock):
         return g.draft
     key = session.get("draft")
     draft = None
@@ -89,8 +89,7 @@ def current_draft(lock: bool = False) -> Submission | None:
     elif draft is not None:
         idle = utcnow() - draft.updated_at > current_app.config["PATIENT_IDLE_TIMEOUT"]
         draft = None if idle else draft
-    if not lock:
-        g.draft = draft
+    g.draft, g.draft_locked = draft, lock
     return draft
 
 
