@@ -16,8 +16,9 @@ from flask import current_app
 from flask_babel import get_locale, gettext
 from markupsafe import Markup, escape
 
+from intake.policy import SETTINGS, Policy
 from intake.questionnaire import N_, Questionnaire
-from intake.scoring import INTAKE_RULES, Policy, Rules
+from intake.scoring import INTAKE_RULES, Rules
 
 #: The questionnaires this clinic serves, by key, with how each is scored.
 RULES: dict[str, Rules] = {INTAKE_RULES.questionnaire.key: INTAKE_RULES}
@@ -103,11 +104,7 @@ def day_of(moment: dt.datetime, timezone: str | None = None) -> dt.date:
 def policy(config: Mapping[str, Any] | None = None) -> Policy:
     """The scoring and shown-when policy this clinic's configuration asks for."""
     config = current_app.config if config is None else config
-    return Policy(
-        stop_bang_enabled=bool(config.get("STOP_BANG_ENABLED", True)),
-        dast10_enabled=bool(config.get("DAST10_ENABLED", True)),
-        dast_skip=bool(config.get("DAST_SKIP", True)),
-    )
+    return Policy(**{field: config[name] for name, field in SETTINGS.items() if name in config})
 
 
 def rules(key: str) -> Rules:

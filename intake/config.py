@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from intake.policy import DEFAULT_POLICY as spec  # lower case: not a setting itself
+
 # The clinic. No clinic is built in: these are placeholders a clinic replaces.
 CLINIC_NAME = "The Pain Clinic"
 CLINIC_PHONE = "(555) 555-0100"
@@ -37,11 +39,18 @@ URGENT_NOTIFY_TO: list[str] = []
 MAIL_SERVER: str | None = None
 MAIL_DEFAULT_SENDER = "no-reply@clinic.invalid"
 
+# The clinic's policy (intake/policy.py keeps the spec's defaults; a change here changes
+# the rules' version, so each stored score says which rules made it).
 #: Licensed instruments a clinic may switch off (questionnaire.md, licence notes).
-STOP_BANG_ENABLED = True
-DAST10_ENABLED = True
+STOP_BANG_ENABLED = spec.stop_bang_enabled
+DAST10_ENABLED = spec.dast10_enabled
 #: *policy*: a "no" to DAST-10 item 1 scores 0 and skips items 2-10.
-DAST_SKIP = True
+DAST_SKIP = spec.dast_skip
+#: *policy*: a blood pressure at or above these (mmHg) holds scheduling.
+BP_HOLD_SYSTOLIC = spec.bp_systolic_hold
+BP_HOLD_DIASTOLIC = spec.bp_diastolic_hold
+#: *policy*: a DAST-10 answered sum at or above this holds scheduling.
+SUD_DAST_THRESHOLD = spec.sud_dast_threshold
 
 #: Where the PDF's DejaVu fonts are, when not in Debian's fonts-dejavu-core directory.
 PDF_FONT_DIR: str | None = None

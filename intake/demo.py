@@ -27,6 +27,7 @@ from intake.models import (
     name_key,
     utcnow,
 )
+from intake.policy import Policy
 
 FIRST_NAME = "Demo"
 BATCH = 5000
@@ -113,7 +114,7 @@ def _value(item: q.Item, rng: random.Random, reference: dt.date) -> Any:
     raise ValueError(f"no demo answer for {item.id} ({kind})")
 
 
-def template(rng: random.Random, reference: dt.date, policy: scoring.Policy) -> Template:
+def template(rng: random.Random, reference: dt.date, policy: Policy) -> Template:
     """One random patient, walked through the steps as the site would show them."""
     age, birthday = rng.randint(18, 84), (rng.randint(1, 12), rng.randint(1, 28))
     onset_months = rng.randint(3, 120) if rng.random() < 0.95 else None
@@ -159,7 +160,7 @@ def _references(count: int, rng: random.Random) -> Iterator[str]:
             yield reference
 
 
-def rows(count: int, first_number: int, policy: scoring.Policy, zone: ZoneInfo,
+def rows(count: int, first_number: int, policy: Policy, zone: ZoneInfo,
          rng: random.Random) -> Iterator[dict[str, Any]]:
     """Column values for ``count`` new demo submissions, numbered from ``first_number``."""
     moment = utcnow()
@@ -191,7 +192,7 @@ def rows(count: int, first_number: int, policy: scoring.Policy, zone: ZoneInfo,
         }
 
 
-def insert_demo(count: int, policy: scoring.Policy, zone: ZoneInfo,
+def insert_demo(count: int, policy: Policy, zone: ZoneInfo,
                 rng: random.Random) -> None:
     """Insert ``count`` demo submissions into the current transaction; the caller commits."""
     first = (db.session.scalar(select(func.count()).where(Submission.is_demo)) or 0) + 1

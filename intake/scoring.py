@@ -8,18 +8,16 @@ objects the score was computed with (questionnaire.md §3-§5). No Flask here.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache, cached_property
 from typing import Any
 
 from intake import questionnaire
+from intake.policy import DEFAULT_POLICY, Policy, rules_version
 from intake.questionnaire import INTAKE, ITEMS, QUESTIONNAIRE_VERSION, MalformedAnswers
-
-RULES_VERSION_BASE = "2025.1"
+from intake.workflow import NO_FLAGS, ROUTING_BY_TIER
 
 #: Words generated text must never contain (questionnaire.md, "What the product is").
 FORBIDDEN_PHRASES = (
@@ -39,48 +37,8 @@ FORBIDDEN_PHRASES = (
 )
 
 TIERS = ("urgent", "hold", "review")
-ROUTING = {"urgent": "URGENT", "hold": "HOLD", "review": "REVIEW-FLAGS"}
-NO_FLAGS = "REVIEW-NO-FLAGS"
 
 Trigger = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Policy:
-    """The clinic's choices that change the rules; the defaults are the spec's."""
-
-    stop_bang_enabled: bool = True
-    dast10_enabled: bool = True
-    #: A "no" to DAST-10 item 1 scores 0 and skips items 2-10.
-    dast_skip: bool = True
-    sud_dast_threshold: int = 6
-    bp_systolic_hold: int = 180
-    bp_diastolic_hold: int = 100
-
-    @property
-    def switched_off(self) -> frozenset[str]:
-        """The instruments and skip policies this clinic has turned off (questionnaire.py)."""
-        return frozenset(
-            key for key, enabled in (("stop_bang", self.stop_bang_enabled),
-                                     ("dast10", self.dast10_enabled),
-                                     (questionnaire.DAST_SKIP, self.dast_skip))
-            if not enabled
-        )
-
-
-DEFAULT_POLICY = Policy()
-
-
-def rules_version(policy: Policy = DEFAULT_POLICY) -> str:
-    """Name the effective rule set, so a stored score says which rules made it."""
-    changed = {
-        f.name: getattr(policy, f.name) for f in fields(policy)
-        if getattr(policy, f.name) != f.default
-    }
-    if not changed:
-        return RULES_VERSION_BASE
-    digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()
-    return f"{RULES_VERSION_BASE}+{digest[:8]}"
 
 
 # --- sources ---------------------------------------------------------------------
@@ -824,7 +782,7 @@ def score(answers: dict[str, Any], reference: dt.date,
     return {
         "questionnaire_version": QUESTIONNAIRE_VERSION,
         "rules_version": rules_version(policy),
-        "routing": ROUTING[raised[0][0].tier] if raised else NO_FLAGS,
+        "routing": ROUTING_BY_TIER[raised[0][0].tier] if raised else NO_FLAGS,
         "flags": [
             {"code": flag.code, "tier": flag.tier, "title": flag.title,
              "triggers": triggers, "source": flag.source}

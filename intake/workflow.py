@@ -31,6 +31,9 @@ ROUTINGS = (
     Routing("REVIEW-NO-FLAGS", "review", "no flags raised; a physician reviews the answers"),
 )
 ROUTING = {r.code: r for r in ROUTINGS}
+#: The routing of a score whose most urgent flag has this tier; no flag: the last one.
+ROUTING_BY_TIER = {r.tier: r.code for r in reversed(ROUTINGS[:-1])}
+NO_FLAGS = ROUTINGS[-1].code
 ROUTING_RANK = {r.code: rank for rank, r in enumerate(ROUTINGS)}
 URGENT = "URGENT"
 

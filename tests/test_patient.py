@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from intake import clinic, create_app, patient, scoring
 from intake import questionnaire as q
 from intake.models import ResumeLink, Submission, db, utcnow
+from intake.policy import RULES_VERSION_BASE
 
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
 
@@ -512,7 +513,7 @@ def test_a_switched_off_instrument_is_not_asked(app, patient_client, clock):
     assert not any(k.startswith(("sb_", "dast_")) for k in submission.answers)
     for key in ("stop_bang", "dast10"):
         assert submission.score["instruments"][key] == {"total": None, "administered": False}
-    assert submission.rules_version != scoring.RULES_VERSION_BASE
+    assert submission.rules_version != RULES_VERSION_BASE
 
 
 def test_a_busy_database_answers_503_and_keeps_the_page(tmp_path, monkeypatch):

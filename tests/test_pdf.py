@@ -19,6 +19,7 @@ from support.payloads import NAMES, PDF_PAYLOADS
 from intake import bodymap, scoring
 from intake.clinic import policy as policy_from_config
 from intake.models import Submission, db
+from intake.policy import Policy
 from intake.questionnaire import (
     INTAKE,
     QUESTIONNAIRE_VERSION,
@@ -34,10 +35,10 @@ REFERENCE = "K7Q-4MZ-9TX"
 CLINIC = "Riverside Pain Clinic"
 
 
-def build(answers: dict, submitted_on: str = "2025-06-01", policy: scoring.Policy | None = None,
+def build(answers: dict, submitted_on: str = "2025-06-01", policy: Policy | None = None,
           **options) -> tuple[bytes, dict]:
     """Score the answers and render their PDF, as a stored submission would be."""
-    policy = policy or scoring.Policy()
+    policy = policy or Policy()
     reference_date = dt.date.fromisoformat(submitted_on)
     score = scoring.score(answers, reference_date, policy)
     cleaned = clean_answers(INTAKE, answers, reference_date, policy.switched_off)

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intake import questionnaire, scoring
+from intake import clinic, create_app, questionnaire, scoring
+from intake.policy import DEFAULT_POLICY, RULES_VERSION_BASE
 from intake.questionnaire import ITEMS, MalformedAnswers
 from intake.scoring import (
     FLAGS,
@@ -44,7 +45,7 @@ BASE = {
 WOMAN = {"sex_at_birth": "female", "pregnant": "no"}
 
 
-def scored(policy=scoring.DEFAULT_POLICY, reference=REFERENCE, **changes):
+def scored(policy=DEFAULT_POLICY, reference=REFERENCE, **changes):
     return score({**BASE, **changes}, reference, policy)
 
 
@@ -733,7 +734,7 @@ def test_drug_use_history_stops_below_the_clinic_threshold():
 
 
 def test_rules_version_changes_with_every_policy_setting():
-    assert rules_version(Policy()) == scoring.RULES_VERSION_BASE == "2025.1"
+    assert rules_version(Policy()) == RULES_VERSION_BASE == "2025.1"
     variants = [Policy(stop_bang_enabled=False), Policy(dast10_enabled=False),
                 Policy(dast_skip=False), Policy(sud_dast_threshold=5),
                 Policy(bp_systolic_hold=170), Policy(bp_diastolic_hold=95),
@@ -970,3 +971,24 @@ def test_random_valid_answers_always_score_consistently(answers, policy):
     for key in policy.switched_off & set(scoring.INSTRUMENTS):
         assert output["instruments"][key] == {"total": None, "administered": False}
     assert summary(output)["routing"] == output["routing"]
+
+
+@pytest.mark.parametrize("setting, value, answers, raised", [
+    ("INTAKE_BP_HOLD_SYSTOLIC", "170", {"bp_systolic": 175}, "BP_UNCONTROLLED"),
+    ("INTAKE_BP_HOLD_DIASTOLIC", "95", {"bp_diastolic": 97}, "BP_UNCONTROLLED"),
+    ("INTAKE_SUD_DAST_THRESHOLD", "4", dast("yes", "yes", "no", "yes", None, None, None,
+                                           None, None, None), "SUD_ACTIVE"),
+])
+def test_a_clinic_sets_the_hold_thresholds_and_the_rules_say_so(
+        tmp_path, monkeypatch, setting, value, answers, raised):
+    """From the environment to the score, the rule's words and the rules' version."""
+    assert raised not in codes(scored(**answers))
+    monkeypatch.setenv("INTAKE_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv(setting, value)
+    with create_app().app_context():
+        policy = clinic.policy()
+    output = scored(policy, **answers)
+    assert raised in codes(output)
+    assert output["rules_version"] != RULES_VERSION_BASE
+    rule = next(flag.rule for flag in flags_for(policy) if flag.code == raised)
+    assert f" {value} or more" in rule

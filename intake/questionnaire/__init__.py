@@ -13,7 +13,6 @@ from intake.questionnaire.content import (  # noqa: F401
     BENEFIT,
     BENEFIT_QUESTIONS,
     DAST_INSTRUCTIONS,
-    DAST_SKIP,
     DAST_WORDING,
     DEVICE_STATUS,
     DRUG_USE_QUESTIONS,

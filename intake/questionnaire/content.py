@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from intake.policy import DAST_SKIP
 from intake.questionnaire.model import (
     N_,
     AgeAtMost,
@@ -181,8 +182,6 @@ PAIN_REGIONS = (
     Choice("back", N_("Back")),
 )
 
-#: *policy*: a "no" to DAST-10 item 1 skips items 2-10 (a clinic may switch it off).
-DAST_SKIP = "dast_skip"
 
 PREGNANCY_RULE = All((OneOf("sex_at_birth", ("female", "intersex", "prefer_not")),
                       AgeAtMost(PREGNANCY_MAX_AGE)))

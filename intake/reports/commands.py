@@ -22,6 +22,7 @@ from sqlalchemy import and_, delete, exists, not_, select
 
 from intake import audit, clinic, demo, scoring, workflow
 from intake.models import Submission, SubmissionEvent, begin_write, db, utcnow
+from intake.policy import rules_version
 from intake.questionnaire import (
     INTAKE,
     QUESTIONNAIRE_VERSION,
@@ -121,7 +122,7 @@ def rescore_command(since: dt.datetime | None) -> None:
         start = since.replace(tzinfo=ZoneInfo(config["CLINIC_TIMEZONE"]))
         query = query.where(Submission.submitted_at >= start)
     changed = 0
-    new_version = scoring.rules_version(policy)
+    new_version = rules_version(policy)
     begin_write()
     for submission in db.session.scalars(query.order_by(Submission.id)):
         new = scoring.score(submission.answers, clinic.day_of(submission.submitted_at), policy)
