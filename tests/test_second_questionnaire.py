@@ -93,6 +93,18 @@ def test_the_check_in_is_served_saved_resumed_reviewed_and_submitted(
     assert submission.score["instruments"] == {"phq2": {"total": 4}}
 
 
+def test_staff_read_the_check_ins_own_answers(app, client, checkin_link, staff_client):
+    assert opened(client, checkin_link) == "/intake/step/ci_pain"
+    posted(client, "/intake/step/ci_pain", {"ci_pain_now": "5", "ci_better": "yes",
+                                            "ci_what_helped": "Rest"})
+    posted(client, "/intake/step/ci_mood", {"ci_phq2_1": "1", "ci_phq2_2": "1"})
+    review = client.get("/intake/review").get_data(as_text=True)
+    client.post("/intake/review", data={"csrf_token": csrf_token(review)})
+    page = staff_client("physician").get(f"/staff/submissions/{stored(app).reference}")
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+    assert "Your pain since your visit" in text and "What helped? Rest" in text
+
+
 def test_only_its_link_opens_the_check_in(app, client, checkin_link):
     """A visitor without the link starts the intake; the check-in's pages do not exist."""
     assert client.get("/intake/step/ci_pain").status_code == 404

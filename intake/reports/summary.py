@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake import scoring
-from intake.questionnaire import INTAKE, ITEMS, Item, Journey, kind_of
+from intake.questionnaire import INTAKE, ITEMS, Item, Journey, Questionnaire, kind_of
 from intake.workflow import ROUTING
 
 #: What an unanswered shown item reads as in the list of answers.
@@ -233,6 +233,7 @@ def build_summary(
     timezone: str,
     language: str = "en",
     questionnaire_version: str,
+    questionnaire: Questionnaire = INTAKE,
     actions: Iterable[StaffAction] = (),
     generated_at: dt.datetime | None = None,
 ) -> Summary:
@@ -242,7 +243,7 @@ def build_summary(
         if result.get("administered") is False
     )
     indicators = score["indicators"]
-    journey = Journey(INTAKE, answers, reference_date, switched_off)
+    journey = Journey(questionnaire, answers, reference_date, switched_off)
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
     else:
