@@ -8,7 +8,6 @@ from intake.questionnaire.answers import (  # noqa: F401
 )
 from intake.questionnaire.content import (  # noqa: F401
     ADULT_AGE,
-    ADULT_ONLY_AFTER,
     AUDIT_NOTE,
     BENEFIT,
     BENEFIT_QUESTIONS,

@@ -27,8 +27,6 @@ from intake.questionnaire.model import (
 
 QUESTIONNAIRE_VERSION = "2025.1"
 
-#: The last step every patient answers; for an age under 18 every later step is skipped.
-ADULT_ONLY_AFTER = "about"
 ADULT_AGE = 18
 #: *policy*: the pregnancy step is shown up to and including this age.
 PREGNANCY_MAX_AGE = 55
@@ -580,7 +578,7 @@ _STEPS = (
 
 INTAKE = Questionnaire(
     "intake", QUESTIONNAIRE_VERSION, "Intake", _STEPS,
-    link_after="about", adult_only_after=ADULT_ONLY_AFTER,
+    link_after="about", adult_only_after="about",
     crisis=Crisis(after="mood", item="phq9_9", sticky="phq9_9_endorsed"),
 )
 #: The intake's steps and items, for the rules written against them (scoring, demo data).

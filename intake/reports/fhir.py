@@ -16,7 +16,7 @@ from intake import clinic
 from intake.models import Submission, utcnow
 from intake.questionnaire import (
     ADULT_AGE,
-    ADULT_ONLY_AFTER,
+    INTAKE,
     ITEMS,
     QUESTIONNAIRE_VERSION,
     STEPS,
@@ -247,15 +247,13 @@ def questionnaire_resource(config: Mapping[str, Any]) -> dict[str, Any]:
     """The FHIR R4 Questionnaire generated from the definition: one group per step."""
     base = base_url(config)
     switched_off = clinic.policy(config).switched_off
-    slugs = [step.slug for step in STEPS]
-    adult_only = set(slugs[slugs.index(ADULT_ONLY_AFTER) + 1:])
     groups = []
     for step in STEPS:
         items = [questionnaire_item(item, base, switched_off) for item in step.items
                  if item.instrument not in switched_off]
         group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
                                  "item": items}
-        rules = [ADULT_EXPRESSION] if step.slug in adult_only else []
+        rules = [ADULT_EXPRESSION] if step.slug in INTAKE.adult_only_steps else []
         if step.shown_when is not None:
             rules.append(fhirpath(step.shown_when))
         if rules:
