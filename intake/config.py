@@ -51,6 +51,8 @@ BP_HOLD_SYSTOLIC = spec.bp_systolic_hold
 BP_HOLD_DIASTOLIC = spec.bp_diastolic_hold
 #: *policy*: a DAST-10 answered sum at or above this holds scheduling.
 SUD_DAST_THRESHOLD = spec.sud_dast_threshold
+#: *policy*: the pregnancy questions are asked up to and including this age.
+PREGNANCY_MAX_AGE = spec.pregnancy_max_age
 
 #: Where the PDF's DejaVu fonts are, when not in Debian's fonts-dejavu-core directory.
 PDF_FONT_DIR: str | None = None

@@ -124,7 +124,7 @@ def template(rng: random.Random, reference: dt.date, policy: Policy) -> Template
     for step in q.STEPS:
         for item in step.items:
             if item.system or not q.item_shown(q.INTAKE, item, answers | dates, reference,
-                                               policy.switched_off):
+                                               policy):
                 continue
             if item.id in DATED:
                 if item.id in dates:
@@ -133,9 +133,9 @@ def template(rng: random.Random, reference: dt.date, policy: Policy) -> Template
                 answers[item.id] = _value(item, rng, reference)
         if answers.get("phq9_9", 0) >= 1:
             answers["phq9_9_endorsed"] = answers["phq9_9"]
-    answers = q.drop_hidden(q.INTAKE, answers, reference, policy.switched_off)
+    answers = q.drop_hidden(q.INTAKE, answers, reference, policy)
     score = scoring.score(answers, reference, policy)
-    steps = tuple(s.slug for s in q.shown_steps(q.INTAKE, answers, reference, policy.switched_off))
+    steps = tuple(s.slug for s in q.shown_steps(q.INTAKE, answers, reference, policy))
     kept = {k: v for k, v in answers.items() if k not in DATED}
     return Template(kept, age, birthday, onset_months if "onset" in answers else None,
                     lmp_days if "lmp" in answers else None, score, steps)

@@ -32,6 +32,8 @@ class Policy:
     #: the label's "above 180/100".
     bp_systolic_hold: int = 180
     bp_diastolic_hold: int = 100
+    #: The pregnancy questions are asked up to and including this age.
+    pregnancy_max_age: int = 55
 
     @cached_property
     def switched_off(self) -> frozenset[str]:
@@ -54,6 +56,7 @@ SETTINGS = {
     "SUD_DAST_THRESHOLD": "sud_dast_threshold",
     "BP_HOLD_SYSTOLIC": "bp_systolic_hold",
     "BP_HOLD_DIASTOLIC": "bp_diastolic_hold",
+    "PREGNANCY_MAX_AGE": "pregnancy_max_age",
 }
 
 

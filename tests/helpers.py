@@ -161,3 +161,29 @@ def service_missing(message: str) -> NoReturn:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+def case_summary(score_output: dict[str, Any]) -> dict[str, Any]:
+    """The case files' "expected" shape (contract.md), to compare a score with a case."""
+    indicators, instruments = score_output["indicators"], score_output["instruments"]
+    result = {
+        "routing": score_output["routing"],
+        "flags": sorted(f["code"] for f in score_output["flags"]),
+        "budapest": indicators["budapest_symptom_categories"],
+        "css": indicators["css_symptom_subscore"],
+        "nrs": indicators["nrs_average"],
+        "peg": indicators["peg"],
+        "dur": indicators["duration_months"],
+        "tx": indicators["treatments_tried"],
+        "supp": indicators["supportive"],
+        "phq": instruments["phq9"]["total"],
+        "gad": instruments["gad7"]["total"],
+        "audit": instruments["audit_c"]["total"],
+        "dast": instruments["dast10"]["total"],
+        "sb": instruments["stop_bang"]["total"],
+        "info": sorted(score_output["info"]),
+    }
+    for flag in score_output["flags"]:
+        if flag["code"] == "INCOMPLETE_SAFETY":
+            result["incomplete"] = len(flag["triggers"])
+    return result

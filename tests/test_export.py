@@ -227,7 +227,7 @@ def expected_enable_when(rule: Any) -> int | None:
         return 2  # exists, and !=: FHIR's != alone holds for an unanswered question
     if isinstance(rule, q.OneOf):
         return len(rule.values)
-    if isinstance(rule, q.AnyAtLeast):
+    if isinstance(rule, q.AtLeast):
         return len(rule.item_ids)
     return None
 
@@ -236,6 +236,16 @@ def walk_items(items: list[dict[str, Any]]):
     for item in items:
         yield item
         yield from walk_items(item.get("item", []))
+
+
+def test_the_pregnancy_age_a_clinic_sets_moves_the_step_in_every_output(app, runner, tmp_path):
+    """The FHIR expression and the data dictionary say the age the clinic chose."""
+    app.config["PREGNANCY_MAX_AGE"] = 60
+    data = json.loads(export(runner, tmp_path, "fhir-questionnaire").read_text())
+    pregnancy = next(group for group in data["item"] if group["linkId"] == "pregnancy")
+    assert "today() - 61 years" in pregnancy["extension"][0]["valueExpression"]["expression"]
+    rows = read_csv(export(runner, tmp_path, "dictionary"))
+    assert next(row for row in rows if row[0] == "pregnant")[-1].endswith("and age <= 60")
 
 
 def test_fhir_questionnaire_validates_and_follows_the_definition(app, runner, tmp_path):
@@ -263,7 +273,7 @@ def test_fhir_questionnaire_validates_and_follows_the_definition(app, runner, tm
         total += expected or 0
         if expected and expected > 1:
             assert entry["enableBehavior"] == (
-                "any" if isinstance(item.shown_when, (q.OneOf, q.AnyAtLeast)) else "all")
+                "any" if isinstance(item.shown_when, (q.OneOf, q.AtLeast)) else "all")
         if item.shown_when is not None and expected is None:
             assert "today() - 56 years" in expression(entry), item.id
         else:

@@ -9,11 +9,20 @@ import sqlite3
 from html import unescape
 
 import pytest
-from helpers import CASES, Patient, csrf_token, load_case, reset_database, step_posts, stored
+from helpers import (
+    CASES,
+    Patient,
+    case_summary,
+    csrf_token,
+    load_case,
+    reset_database,
+    step_posts,
+    stored,
+)
 from markupsafe import escape
 from sqlalchemy import select, update
 
-from intake import clinic, create_app, patient, scoring
+from intake import clinic, create_app, patient
 from intake import questionnaire as q
 from intake.models import ResumeLink, Submission, db, utcnow
 from intake.policy import RULES_VERSION_BASE
@@ -69,7 +78,7 @@ def test_each_profile_walks_to_one_submission_with_its_answers(app, patient_clie
     highest = max(expected.get("phq9_9", 0), expected.get("phq9_9_endorsed", 0))
     assert endorsed == (highest or None)
     assert submission.status == "new"
-    assert scoring.summary(submission.score) == case["expected"]
+    assert case_summary(submission.score) == case["expected"]
     page = page_text(patient_client.get(end))
     if adult:
         assert submission.reference in page

@@ -41,7 +41,7 @@ def build(answers: dict, submitted_on: str = "2025-06-01", policy: Policy | None
     policy = policy or Policy()
     reference_date = dt.date.fromisoformat(submitted_on)
     score = scoring.score(answers, reference_date, policy)
-    cleaned = clean_answers(INTAKE, answers, reference_date, policy.switched_off)
+    cleaned = clean_answers(INTAKE, answers, reference_date, policy)
     summary = build_summary(
         answers=cleaned, score=score, reference=REFERENCE,
         submitted_at=dt.datetime(2025, 6, 1, 18, 32, tzinfo=dt.UTC),

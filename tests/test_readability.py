@@ -10,7 +10,7 @@ import pytest
 import textstat
 
 from intake import questionnaire as q
-from intake.policy import DAST_SKIP
+from intake.policy import Policy
 
 GRADE_MAX = 8
 
@@ -121,8 +121,9 @@ def test_a_follow_up_lengthens_only_the_longest_path():
 
 def test_the_clinics_policies_change_the_estimate():
     shortest, longest = q.minutes_to_answer(q.INTAKE)
-    assert q.minutes_to_answer(q.INTAKE, frozenset({"stop_bang", "dast10"}))[1] < longest
-    assert q.minutes_to_answer(q.INTAKE, frozenset({DAST_SKIP}))[0] > shortest
+    fewer = Policy(stop_bang_enabled=False, dast10_enabled=False)
+    assert q.minutes_to_answer(q.INTAKE, fewer)[1] < longest
+    assert q.minutes_to_answer(q.INTAKE, Policy(dast_skip=False))[0] > shortest
 
 
 def test_the_landing_page_shows_the_estimate(client):

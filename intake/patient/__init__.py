@@ -51,7 +51,6 @@ from intake.patient.drafts import (
     notify_urgent,
     questionnaire_of,
     send_link,
-    switched_off,
     token_hash,
 )
 from intake.questionnaire import forms
@@ -146,7 +145,7 @@ def database_busy(error: OperationalError):
 
 @bp.get("/")
 def landing():
-    shortest, longest = q.minutes_to_answer(q.INTAKE, switched_off())
+    shortest, longest = q.minutes_to_answer(q.INTAKE, clinic.policy())
     return render_template("patient/landing.html", copy=clinic.copy_text,
                            shortest=shortest, longest=longest)
 
@@ -180,7 +179,7 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
     form_class = forms.step_form_class(journey.questionnaire, step, journey.page_items(step))
     form = form_class(
         formdata=request.form if posting else None, data=None if posting else answers,
-        context=answers, reference=today, switched_off=switched_off(),
+        context=answers, reference=today, policy=clinic.policy(),
     )
     if posting and save and form.validate():
         if draft is None and (wait := count_new_draft()) is not None:
@@ -215,7 +214,7 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     if crisis:
         answers = questionnaire.crisis.kept(answers)
     completed = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
-    journey = q.Journey(questionnaire, answers, today, switched_off(), completed).settled()
+    journey = q.Journey(questionnaire, answers, today, clinic.policy(), completed).settled()
     draft.answers, draft.completed_steps = dict(journey.answers), completed
     draft.index_names()
     draft.language = str(get_locale())
@@ -326,7 +325,7 @@ def submit(draft: Submission, today: dt.date):
     """Submit once: the row is locked, so a second click finds it already submitted."""
     policy = clinic.policy()
     questionnaire = questionnaire_of(draft)
-    draft.answers = q.drop_hidden(questionnaire, draft.answers, today, policy.switched_off)
+    draft.answers = q.drop_hidden(questionnaire, draft.answers, today, policy)
     score = clinic.rules(draft.questionnaire).score(draft.answers, today, policy, draft.inputs)
     workflow.submit(draft, score, clinic.now().astimezone(dt.UTC))
     db.session.commit()

@@ -44,10 +44,6 @@ SENT_GRACE = dt.timedelta(minutes=1)
 RESUME_LINKS_KEPT = 10
 
 
-def switched_off() -> frozenset[str]:
-    return clinic.policy().switched_off
-
-
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -133,8 +129,8 @@ def questionnaire_of(draft: Submission | None) -> q.Questionnaire:
 def journey_of(draft: Submission | None, today: dt.date) -> q.Journey:
     """The way through the draft's questionnaire its answers show, computed once a request."""
     if draft is None:
-        return q.Journey(q.INTAKE, {}, today, switched_off())
-    return q.Journey(questionnaire_of(draft), draft.answers, today, switched_off(),
+        return q.Journey(q.INTAKE, {}, today, clinic.policy())
+    return q.Journey(questionnaire_of(draft), draft.answers, today, clinic.policy(),
                      draft.completed_steps)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from intake.policy import DEFAULT_POLICY, Policy
 from intake.questionnaire.flow import drop_hidden
 from intake.questionnaire.kinds import kind_of
 from intake.questionnaire.model import Item, Questionnaire
@@ -12,7 +13,7 @@ from intake.questionnaire.values import MalformedAnswers
 
 
 def clean_answers(questionnaire: Questionnaire, answers: Any, reference: dt.date,
-                  switched_off: frozenset[str] = frozenset()) -> dict[str, Any]:
+                  policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
     """What the form would have stored for these answers; ``MalformedAnswers`` otherwise.
 
     Answers to hidden items are dropped first, without being validated (spec §1).
@@ -20,20 +21,20 @@ def clean_answers(questionnaire: Questionnaire, answers: Any, reference: dt.date
     if not isinstance(answers, dict):
         raise MalformedAnswers("answers", "must be an object keyed by item id")
     items = questionnaire.items
-    for key in answers:
+    normalised = {}
+    for key, value in answers.items():
         if key not in items:
             raise MalformedAnswers(key, "unknown item id")
-    normalised = {key: kind_of(items[key]).normalise(value) for key, value in answers.items()}
-    kept = drop_hidden(questionnaire, normalised, reference, switched_off)
+        normalised[key] = kind_of(items[key]).normalise(value)
     cleaned = {}
-    for key, value in kept.items():
+    for key, value in drop_hidden(questionnaire, normalised, reference, policy).items():
         item = items[key]
         value = kind_of(item).check(item, value, reference)
         if value is not None:
             cleaned[key] = value
-    for item in items.values():
-        if item.required and item.id not in cleaned:
-            raise MalformedAnswers(item.id, "is required")
+    for item_id in questionnaire.required:
+        if item_id not in cleaned:
+            raise MalformedAnswers(item_id, "is required")
     return cleaned
 
 

@@ -9,27 +9,21 @@ from __future__ import annotations
 from typing import Any
 
 from intake.policy import DAST_SKIP
-from intake.questionnaire.model import (
-    N_,
-    AgeAtMost,
+from intake.questionnaire.conditions import (
+    Age,
     All,
-    AnyAtLeast,
-    Choice,
-    Crisis,
+    AtLeast,
     Equals,
-    Item,
     NotEquals,
     OneOf,
-    Questionnaire,
-    Step,
-    Ticked,
+    Setting,
+    ticked,
 )
+from intake.questionnaire.model import N_, Choice, Crisis, Item, Questionnaire, Step
 
 QUESTIONNAIRE_VERSION = "2025.1"
 
 ADULT_AGE = 18
-#: *policy*: the pregnancy step is shown up to and including this age.
-PREGNANCY_MAX_AGE = 55
 
 NAME_MAX = 100
 TEXT_MAX = 200
@@ -182,7 +176,7 @@ PAIN_REGIONS = (
 
 
 PREGNANCY_RULE = All((OneOf("sex_at_birth", ("female", "intersex", "prefer_not")),
-                      AgeAtMost(PREGNANCY_MAX_AGE)))
+                      Age("at most", Setting("pregnancy_max_age"))))
 PHQ9_ITEMS = tuple(f"phq9_{n}" for n in range(1, 10))
 
 PHQ9_WORDING = (
@@ -250,7 +244,7 @@ def _benefit_items() -> tuple[Item, ...]:
     return tuple(
         single(
             f"benefit_{code}", question, BENEFIT,
-            shown_when=Ticked(code, "treatments_tried"),
+            shown_when=ticked("treatments_tried", code),
             follow_up=N_("If you tried it:"),
         )
         for code, question in BENEFIT_QUESTIONS.items()
@@ -368,10 +362,10 @@ _STEPS = (
         multi("treatments_tried", N_("Which of these have you tried for this pain?"), TREATMENTS),
         *_benefit_items(),
         single("scs_status", N_("Your spinal cord stimulator"), DEVICE_STATUS,
-               shown_when=Ticked("scs", "treatments_tried"),
+               shown_when=ticked("treatments_tried", "scs"),
                follow_up=N_("If you tried a spinal cord stimulator:")),
         single("drg_status", N_("Your dorsal root ganglion stimulator"), DEVICE_STATUS,
-               shown_when=Ticked("drg", "treatments_tried"),
+               shown_when=ticked("treatments_tried", "drg"),
                follow_up=N_("If you tried a dorsal root ganglion stimulator:")),
         single("prior_ketamine", N_("Have you had ketamine treatment before?"), (
             Choice("none", N_("No")),
@@ -464,7 +458,7 @@ _STEPS = (
             Choice("none", N_("None of these")),
         )),
         text("opioid_details", N_("Which opioid, what dose and how often?"),
-             shown_when=Ticked("opioid", "med_classes"),
+             shown_when=ticked("med_classes", "opioid"),
              follow_up=N_("If you take an opioid:")),
     )),
     Step("mood", N_("Mood"), (
@@ -499,7 +493,7 @@ _STEPS = (
             Choice("somewhat", N_("Somewhat difficult")),
             Choice("very", N_("Very difficult")),
             Choice("extremely", N_("Extremely difficult")),
-        ), shown_when=AnyAtLeast(PHQ9_ITEMS, 1), instrument="phq9"),
+        ), shown_when=AtLeast(PHQ9_ITEMS, 1), instrument="phq9"),
         *(scale3(f"gad7_{n}", wording, "gad7", preamble=GAD_STEM if n == 1 else "")
           for n, wording in enumerate(GAD7_WORDING, start=1)),
         Item("phq9_9_endorsed", "scale0_3", "", minimum=0, maximum=3, whole=True,
@@ -576,10 +570,60 @@ _STEPS = (
 )
 
 
+#: What the rules call each item and measure they read, in the words staff use.
+TERMS = {
+    "sex_at_birth": "sex at birth",
+    "phq9_9": "PHQ-9 item 9, thoughts of death or self-harm",
+    "phq9_9_endorsed": "the highest item 9 answer at an earlier save",
+    "pregnant": "pregnant",
+    "breastfeeding": "breastfeeding",
+    "bp_systolic": "top blood pressure number",
+    "bp_diastolic": "bottom blood pressure number",
+    "htn": "high blood pressure",
+    "htn_controlled": "well controlled",
+    "angina_rest": "chest pain at rest in the past month",
+    "mi": "heart attack",
+    "mi_when": "when",
+    "stroke_tia": "stroke or TIA",
+    "stroke_when": "when",
+    "heart_failure": "heart failure",
+    "cad_other": "other heart disease",
+    "arrhythmia": "irregular heartbeat",
+    "psychosis_12mo": "voices or visions in the past 12 months",
+    "psychosis_treated_12mo": "treated for psychosis in the past 12 months",
+    "psych_dx": "diagnoses",
+    "psych_hosp_12mo": "mental health hospital stay in the past 12 months",
+    "sud_current": "a drug or alcohol problem now",
+    "sud_recovery": "in recovery",
+    "ketamine_nonmedical": "ketamine other than as prescribed",
+    "pcp_nonmedical": "PCP",
+    "liver": "liver disease",
+    "thyroid": "thyroid",
+    "icp_condition": "brain tumor, shunt or raised pressure in the head",
+    "glaucoma": "glaucoma or high eye pressure",
+    "head_injury_recent": "head injury in the last 3 months",
+    "seizures": "seizure or epilepsy",
+    "porphyria": "porphyria",
+    "osa_dx": "diagnosed sleep apnea",
+    "bladder_symptoms": "ongoing bladder problems",
+    "med_classes": "medicines taken now",
+    "ketamine_allergy": "allergic reaction to ketamine",
+    "escort": "an adult to take them home",
+    "scs_status": "spinal cord stimulator",
+    "drg_status": "dorsal root ganglion stimulator",
+    "prior_ketamine": "ketamine treatment before",
+    "phq9": "PHQ-9 answered sum",
+    "gad7": "GAD-7 answered sum",
+    "audit_c": "AUDIT-C answered sum",
+    "dast10": "DAST-10 answered sum",
+    "stop_bang": "STOP-Bang answered sum",
+}
+
 INTAKE = Questionnaire(
     "intake", QUESTIONNAIRE_VERSION, "Intake", _STEPS,
     link_after="about", adult_only_after="about",
     crisis=Crisis(after="mood", item="phq9_9", sticky="phq9_9_endorsed"),
+    terms=TERMS,
 )
 #: The intake's steps and items, for the rules written against them (scoring, demo data).
 STEPS: tuple[Step, ...] = INTAKE.steps

@@ -8,31 +8,47 @@ from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
 
+from intake.policy import DEFAULT_POLICY, Policy
+from intake.questionnaire.conditions import Condition
 from intake.questionnaire.content import ADULT_AGE
 from intake.questionnaire.dates import age_from
 from intake.questionnaire.model import Item, Questionnaire, Step
 
 
-def condition(item: Item, switched_off: frozenset[str] = frozenset()) -> Any:
+def condition(item: Item, policy: Policy = DEFAULT_POLICY) -> Condition | None:
     """The item's shown-when rule under the clinic's policy (None: always shown)."""
-    return None if item.skip_policy in switched_off else item.shown_when
+    return None if item.skip_policy in policy.switched_off else item.shown_when
+
+
+_ASKED: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
+
+
+def asked_steps(questionnaire: Questionnaire, switched_off: frozenset[str]) -> frozenset[str]:
+    """The steps with a question the clinic asks (an instrument may be switched off)."""
+    key = (questionnaire.key, questionnaire.version, switched_off)
+    if key not in _ASKED:
+        _ASKED[key] = frozenset(
+            step.slug for step in questionnaire.steps
+            if any(not i.system and i.instrument not in switched_off for i in step.items))
+    return _ASKED[key]
 
 
 class Journey:
     """One patient's way through a questionnaire: the steps and items their answers
-    show, in order, computed once (the age is read once, not once a rule).
-
-    ``switched_off`` names the instruments a clinic does not ask and the skip policies
-    it has turned off; ``completed`` the steps already saved.
+    show, in order, computed once (the age is read once, not once a rule). It is the
+    facts its conditions read: the answers, the age and the clinic's ``policy`` (the
+    instruments it does not ask, the skips it has turned off, its numbers).
+    ``completed`` names the steps already saved.
     """
 
     def __init__(self, questionnaire: Questionnaire, answers: Mapping[str, Any],
-                 reference: dt.date, switched_off: frozenset[str] = frozenset(),
+                 reference: dt.date, policy: Policy = DEFAULT_POLICY,
                  completed: Sequence[str] = ()) -> None:
         self.questionnaire = questionnaire
         self.answers = answers
         self.reference = reference
-        self.switched_off = switched_off
+        self.policy = policy
+        self.switched_off = policy.switched_off
         self.completed = completed
 
     @cached_property
@@ -44,17 +60,16 @@ class Journey:
         if (step.slug in self.questionnaire.adult_only_steps and age is not None
                 and age < ADULT_AGE):
             return False
-        if step.shown_when is not None and not step.shown_when.holds(self.answers, age):
+        if step.shown_when is not None and not step.shown_when.holds(self):
             return False
-        return any(not item.system and item.instrument not in self.switched_off
-                   for item in step.items)
+        return step.slug in asked_steps(self.questionnaire, self.switched_off)
 
     def item_shown(self, item: Item) -> bool:
         """Whether the item applies; a system item applies wherever its step does."""
-        if item.instrument in self.switched_off or item.step not in self.slugs:
+        if item.instrument in self.switched_off or item.step not in self.shown_slugs:
             return False
-        rule = condition(item, self.switched_off)
-        return rule is None or rule.holds(self.answers, self.age)
+        rule = condition(item, self.policy)
+        return rule is None or rule.holds(self)
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:
@@ -64,6 +79,10 @@ class Journey:
     @cached_property
     def slugs(self) -> tuple[str, ...]:
         return tuple(step.slug for step in self.steps)
+
+    @cached_property
+    def shown_slugs(self) -> frozenset[str]:
+        return frozenset(self.slugs)
 
     def first_unfinished(self) -> Step | None:
         """Where a patient picks up: the first step that applies and is not saved yet
@@ -89,7 +108,7 @@ class Journey:
         while dropped := {k for k, v in journey.answers.items() if v is None or v == []
                           or (k in items and not journey.item_shown(items[k]))}:
             kept = {k: v for k, v in journey.answers.items() if k not in dropped}
-            journey = Journey(self.questionnaire, kept, self.reference, self.switched_off,
+            journey = Journey(self.questionnaire, kept, self.reference, self.policy,
                               self.completed)
         return journey
 
@@ -103,29 +122,28 @@ class Journey:
         return tuple(
             item for item in step.items
             if not item.system and item.instrument not in self.switched_off
-            and ((rule := condition(item, self.switched_off)) is None
-                 or set(rule.items()) <= own or rule.holds(self.answers, self.age))
+            and ((rule := condition(item, self.policy)) is None
+                 or set(rule.items()) <= own or rule.holds(self))
         )
 
 
 def shown_steps(questionnaire: Questionnaire, answers: Mapping[str, Any],
-                reference: dt.date, switched_off: frozenset[str] = frozenset()) -> list[Step]:
-    return list(Journey(questionnaire, answers, reference, switched_off).steps)
+                reference: dt.date, policy: Policy = DEFAULT_POLICY) -> list[Step]:
+    return list(Journey(questionnaire, answers, reference, policy).steps)
 
 
 def item_shown(questionnaire: Questionnaire, item: Item, answers: Mapping[str, Any],
-               reference: dt.date, switched_off: frozenset[str] = frozenset()) -> bool:
-    return Journey(questionnaire, answers, reference, switched_off).item_shown(item)
+               reference: dt.date, policy: Policy = DEFAULT_POLICY) -> bool:
+    return Journey(questionnaire, answers, reference, policy).item_shown(item)
 
 
 def drop_hidden(questionnaire: Questionnaire, answers: Mapping[str, Any],
-                reference: dt.date, switched_off: frozenset[str] = frozenset()
-                ) -> dict[str, Any]:
+                reference: dt.date, policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
     """The answers without those to items that are not shown (repeated until stable).
 
     Unknown keys are kept so that validation can name them.
     """
-    return dict(Journey(questionnaire, answers, reference, switched_off).settled().answers)
+    return dict(Journey(questionnaire, answers, reference, policy).settled().answers)
 
 
 # --- time to answer ---------------------------------------------------------------
@@ -153,16 +171,16 @@ def _minutes(questionnaire: Questionnaire, items: list[Item]) -> int:
 
 
 def minutes_to_answer(questionnaire: Questionnaire,
-                      switched_off: frozenset[str] = frozenset()) -> tuple[int, int]:
+                      policy: Policy = DEFAULT_POLICY) -> tuple[int, int]:
     """How long an adult takes, as (shortest path, longest path) in whole minutes.
 
     The shortest path shows only the items without a shown-when rule (each rule is false
     for some adult's answers); the longest shows every item the clinic asks.
     """
     asked = [i for s in questionnaire.steps for i in s.items
-             if not i.system and i.instrument not in switched_off]
+             if not i.system and i.instrument not in policy.switched_off]
     always = [i for i in asked if questionnaire.step_by_slug[i.step].shown_when is None
-              and condition(i, switched_off) is None]
+              and condition(i, policy) is None]
     return _minutes(questionnaire, always), _minutes(questionnaire, asked)
 
 

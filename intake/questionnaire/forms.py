@@ -26,6 +26,7 @@ from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from intake import questionnaire as q
+from intake.policy import Policy
 
 CM_PER_INCH = Decimal("2.54")
 KG_PER_POUND = Decimal("0.45359237")
@@ -403,26 +404,26 @@ class StepForm(FlaskForm):
     items: tuple[q.Item, ...]
 
     def __init__(self, *args: Any, context: dict[str, Any], reference: dt.date,
-                 switched_off: frozenset[str], **kwargs: Any) -> None:
+                 policy: Policy, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.context = context
         self.reference = reference
-        self.switched_off = switched_off
+        self.policy = policy
         for item in self.items:
             field = self[item.id]
             field.reference = reference
-            field.condition = q.condition(item, switched_off)
+            field.condition = q.condition(item, policy)
 
     def answer_fields(self) -> list[AnswerField]:
         return [self[item.id] for item in self.items]
 
     def applies(self, item: q.Item) -> bool:
         """Whether a follow-up applies given what is on this page now."""
-        rule = q.condition(item, self.switched_off)
+        rule = q.condition(item, self.policy)
         if rule is None:
             return True
         now = {**self.context, **{i.id: self[i.id].answer_or_raw() for i in self.items}}
-        return rule.holds(now, q.age_from(now, self.reference))
+        return rule.holds(q.Answers(now, q.age_from(now, self.reference), self.policy))
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid = True  # the CSRF token is checked app-wide, before any view runs

@@ -1,4 +1,4 @@
-"""The questionnaire's vocabulary: items, steps, choices and the shown-when conditions.
+"""The questionnaire's vocabulary: items, steps and choices (conditions are ``conditions``).
 
 Patient-facing strings are marked with ``N_`` for the translation catalog and translated
 where they are shown, so the definition stays pure.
@@ -7,7 +7,7 @@ where they are shown, so the definition stays pure.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -15,120 +15,6 @@ from typing import Any
 def N_(text: str) -> str:
     """Mark a string for the translation catalog; it is translated where it is shown."""
     return text
-
-
-# --- shown-when conditions --------------------------------------------------------
-# Each condition is false when the item it reads is unanswered (spec §1).
-
-
-@dataclass(frozen=True)
-class Equals:
-    item: str
-    value: str
-
-    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
-        return answers.get(self.item) == self.value
-
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def __str__(self) -> str:
-        return f"{self.item} = {self.value}"
-
-
-@dataclass(frozen=True)
-class NotEquals:
-    item: str
-    value: str
-
-    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
-        answer = answers.get(self.item)
-        return answer is not None and answer != self.value
-
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def __str__(self) -> str:
-        return f"{self.item} != {self.value}"
-
-
-@dataclass(frozen=True)
-class Ticked:
-    """A code is among the answers of a multi item."""
-
-    code: str
-    item: str
-
-    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
-        return self.code in (answers.get(self.item) or ())
-
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def __str__(self) -> str:
-        return f"{self.code} in {self.item}"
-
-
-@dataclass(frozen=True)
-class OneOf:
-    item: str
-    values: tuple[str, ...]
-
-    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
-        return answers.get(self.item) in self.values
-
-    def items(self) -> tuple[str, ...]:
-        return (self.item,)
-
-    def __str__(self) -> str:
-        return f"{self.item} in [{', '.join(self.values)}]"
-
-
-@dataclass(frozen=True)
-class AgeAtMost:
-    years: int
-
-    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
-        return age is not None and age <= self.years
-
-    def items(self) -> tuple[str, ...]:
-        return ("dob",)
-
-    def __str__(self) -> str:
-        return f"age <= {self.years}"
-
-
-@dataclass(frozen=True)
-class AnyAtLeast:
-    item_ids: tuple[str, ...]
-    threshold: int
-
-    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
-        return any(
-            isinstance(answers.get(i), (int, float)) and not isinstance(answers[i], bool)
-            and answers[i] >= self.threshold
-            for i in self.item_ids
-        )
-
-    def items(self) -> tuple[str, ...]:
-        return self.item_ids
-
-    def __str__(self) -> str:
-        return f"any of {self.item_ids[0]}..{self.item_ids[-1]} >= {self.threshold}"
-
-
-@dataclass(frozen=True)
-class All:
-    conditions: tuple
-
-    def holds(self, answers: Mapping[str, Any], age: int | None) -> bool:
-        return all(c.holds(answers, age) for c in self.conditions)
-
-    def items(self) -> tuple[str, ...]:
-        return tuple(i for c in self.conditions for i in c.items())
-
-    def __str__(self) -> str:
-        return " and ".join(str(c) for c in self.conditions)
 
 
 # --- items and steps --------------------------------------------------------------
@@ -175,7 +61,7 @@ class Item:
     unit: str = ""
     step: str = ""
 
-    @property
+    @cached_property
     def codes(self) -> tuple[str, ...]:
         return tuple(c.code for c in self.choices)
 
@@ -248,6 +134,9 @@ class Questionnaire:
     #: The last step every patient answers: under ADULT_AGE every later step is skipped.
     adult_only_after: str | None = None
     crisis: Crisis | None = None
+    #: The clinic's short words for the items and measures its rules name, in the
+    #: rules printed for staff ("top blood pressure number (bp_systolic) 180 or more").
+    terms: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     def __post_init__(self) -> None:
         """Each item learns its step's slug, so an answer can lead back to its page."""
@@ -264,6 +153,11 @@ class Questionnaire:
     @cached_property
     def items(self) -> dict[str, Item]:
         return {item.id: item for step in self.steps for item in step.items}
+
+    @cached_property
+    def required(self) -> tuple[str, ...]:
+        """The items every answers file must answer."""
+        return tuple(item_id for item_id, item in self.items.items() if item.required)
 
     @cached_property
     def adult_only_steps(self) -> frozenset[str]:

@@ -69,7 +69,7 @@ def score_command(file: Path, pdf_path: Path | None) -> None:
     if pdf_path is not None:
         submitted_on = parse_date(data["submitted_on"])
         summary = build_summary(
-            answers=clean_answers(INTAKE, data["answers"], submitted_on, policy.switched_off),
+            answers=clean_answers(INTAKE, data["answers"], submitted_on, policy),
             score=score, reference=NO_REFERENCE, submitted_at=submitted_on,
             reference_date=submitted_on, clinic_name=config["CLINIC_NAME"],
             timezone=config.get("CLINIC_TIMEZONE", "America/New_York"),

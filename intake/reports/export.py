@@ -23,6 +23,7 @@ from sqlalchemy import Select, select
 
 from intake import audit, clinic, scoring
 from intake.models import Submission, db
+from intake.policy import Policy
 from intake.questionnaire import ITEMS, Item, condition, kind_of
 from intake.reports import fhir, iso, item_text, submission_pdf
 from intake.workflow import ROUTINGS, STATUSES
@@ -147,7 +148,7 @@ def row_values(submission: Submission, zone: ZoneInfo) -> list[Any]:
     return [column.value(record) for column in COLUMNS]
 
 
-def dictionary(switched_off: frozenset[str]) -> Iterator[Sequence[str]]:
+def dictionary(policy: Policy) -> Iterator[Sequence[str]]:
     """Its header, then a row per export column: the computed ones, then every item."""
     yield DICTIONARY_HEADER
     for column in COLUMNS:
@@ -155,10 +156,10 @@ def dictionary(switched_off: frozenset[str]) -> Iterator[Sequence[str]]:
         if item is None:
             yield [column.name, "", column.description, column.type, "", ""]
         else:
-            rule = condition(item, switched_off)
+            rule = condition(item, policy)
             yield [item.id, item.step, column.description, item.type,
                    kind_of(item).dictionary_choices(item),
-                   "" if rule is None else str(rule)]
+                   "" if rule is None else rule.text(policy)]
 
 
 # --- which submissions --------------------------------------------------------------
@@ -226,8 +227,8 @@ class Export:
         return clinic.zone(self.config["CLINIC_TIMEZONE"])
 
     @property
-    def switched_off(self) -> frozenset[str]:
-        return clinic.policy(self.config).switched_off
+    def policy(self) -> Policy:
+        return clinic.policy(self.config)
 
     def submissions(self) -> Iterator[Submission]:
         """The filtered submissions a batch at a time, counted as they are written; the
@@ -289,7 +290,7 @@ def write_csv(export: Export) -> Iterator[bytes]:
 
 def write_dictionary(export: Export) -> Iterator[bytes]:
     """The data dictionary, in the spreadsheet flavour of CSV."""
-    rows = ([neutralise(cell) for cell in row] for row in dictionary(export.switched_off))
+    rows = ([neutralise(cell) for cell in row] for row in dictionary(export.policy))
     return _csv(rows, "\r\n", bom=True)
 
 
@@ -317,7 +318,7 @@ def write_xlsx(export: Export) -> Iterator[bytes]:
         for row, values in enumerate(export.table()):
             _write_row(sheet, row, values)
         dictionary_sheet = workbook.add_worksheet("dictionary")
-        for row, values in enumerate(dictionary(export.switched_off)):
+        for row, values in enumerate(dictionary(export.policy)):
             _write_row(dictionary_sheet, row, values)
         workbook.close()
         handle.seek(0)

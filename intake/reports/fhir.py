@@ -14,15 +14,16 @@ from typing import Any
 
 from intake import clinic
 from intake.models import Submission, utcnow
+from intake.policy import Policy
 from intake.questionnaire import (
     ADULT_AGE,
     INTAKE,
     ITEMS,
     QUESTIONNAIRE_VERSION,
     STEPS,
-    AgeAtMost,
+    Age,
     All,
-    AnyAtLeast,
+    AtLeast,
     Equals,
     Item,
     NotEquals,
@@ -30,6 +31,7 @@ from intake.questionnaire import (
     Ticked,
     condition,
     kind_of,
+    number,
 )
 from intake.reports import iso, item_text
 
@@ -144,24 +146,26 @@ def _is(item_id: str, operator: str, value: Any) -> str:
 ADULT_EXPRESSION = f"{_answer_path('dob')}.all($this <= today() - {ADULT_AGE} years)"
 
 
-def fhirpath(rule: Any) -> str:
+def fhirpath(rule: Any, policy: Policy) -> str:
     """A shown-when rule as FHIRPath, false when the item it reads is unanswered."""
     if isinstance(rule, Equals):
         return _has_answer(rule.item, _is(rule.item, "=", rule.value))
     if isinstance(rule, NotEquals):
         return _has_answer(rule.item, _is(rule.item, "!=", rule.value))
     if isinstance(rule, Ticked):
-        return _has_answer(rule.item, _is(rule.item, "=", rule.code))
+        return " or ".join(_has_answer(rule.item, _is(rule.item, "=", code))
+                           for code in rule.codes)
     if isinstance(rule, OneOf):
         values = " | ".join(f"'{v}'" for v in rule.values)
         return _has_answer(rule.item, f"code in ({values})")
-    if isinstance(rule, AgeAtMost):
-        return _has_answer("dob", f"$this > today() - {rule.years + 1} years")
-    if isinstance(rule, AnyAtLeast):
+    if isinstance(rule, Age) and rule.relation == "at most":
+        years = number(rule.years, policy)
+        return _has_answer("dob", f"$this > today() - {years + 1} years")
+    if isinstance(rule, AtLeast):
         return "(" + " or ".join(_has_answer(i, f"$this >= {rule.threshold}")
                                  for i in rule.item_ids) + ")"
     if isinstance(rule, All):
-        return " and ".join(f"({fhirpath(c)})" for c in rule.conditions)
+        return " and ".join(f"({fhirpath(c, policy)})" for c in rule.conditions)
     raise TypeError(f"no FHIRPath for {rule!r}")
 
 
@@ -180,16 +184,17 @@ def _when(base: str, item_id: str, operator: str, value: Any) -> dict[str, Any]:
 def enable_when(rule: Any, base: str) -> tuple[list[dict[str, Any]], str] | None:
     """The rule as flat enableWhen entries and behaviour; None where they cannot say it."""
     # They cannot read an age, nor hold an "or" inside an "and": FHIRPath says those.
-    if isinstance(rule, (Equals, Ticked)):
-        value = rule.value if isinstance(rule, Equals) else rule.code
-        return [_when(base, rule.item, "=", value)], "all"
+    if isinstance(rule, Ticked):
+        return [_when(base, rule.item, "=", code) for code in rule.codes], "any"
+    if isinstance(rule, Equals):
+        return [_when(base, rule.item, "=", rule.value)], "all"
     if isinstance(rule, NotEquals):
         # FHIR's != alone holds for an unanswered question; ours does not.
         return [_when(base, rule.item, "exists", True),
                 _when(base, rule.item, "!=", rule.value)], "all"
     if isinstance(rule, OneOf):
         return [_when(base, rule.item, "=", v) for v in rule.values], "any"
-    if isinstance(rule, AnyAtLeast):
+    if isinstance(rule, AtLeast) and isinstance(rule.threshold, int):
         return [_when(base, i, ">=", rule.threshold) for i in rule.item_ids], "any"
     if isinstance(rule, All):
         parts = [enable_when(c, base) for c in rule.conditions]
@@ -211,7 +216,7 @@ def _bound(url: str, item: Item, value: float | str | None) -> list[dict[str, An
     return [{"url": url, key: int(value) if key == "valueInteger" else value}]
 
 
-def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> dict[str, Any]:
+def questionnaire_item(item: Item, base: str, policy: Policy) -> dict[str, Any]:
     """One item of the definition as a FHIR Questionnaire item."""
     entry: dict[str, Any] = {"linkId": item.id,
                              "text": item_text(item),
@@ -229,11 +234,11 @@ def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> d
     if kind_of(item).coded:
         entry["answerOption"] = [{"valueCoding": _coding(base, item, c.code)}
                                  for c in item.choices]
-    rule = condition(item, switched_off)
+    rule = condition(item, policy)
     if rule is not None:
         flat = enable_when(rule, base)
         if flat is None:
-            extensions.append(_expression(fhirpath(rule)))
+            extensions.append(_expression(fhirpath(rule, policy)))
         else:
             entry["enableWhen"], behaviour = flat
             if len(entry["enableWhen"]) > 1:
@@ -246,16 +251,16 @@ def questionnaire_item(item: Item, base: str, switched_off: frozenset[str]) -> d
 def questionnaire_resource(config: Mapping[str, Any]) -> dict[str, Any]:
     """The FHIR R4 Questionnaire generated from the definition: one group per step."""
     base = base_url(config)
-    switched_off = clinic.policy(config).switched_off
+    policy = clinic.policy(config)
     groups = []
     for step in STEPS:
-        items = [questionnaire_item(item, base, switched_off) for item in step.items
-                 if item.instrument not in switched_off]
+        items = [questionnaire_item(item, base, policy) for item in step.items
+                 if item.instrument not in policy.switched_off]
         group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
                                  "item": items}
         rules = [ADULT_EXPRESSION] if step.slug in INTAKE.adult_only_steps else []
         if step.shown_when is not None:
-            rules.append(fhirpath(step.shown_when))
+            rules.append(fhirpath(step.shown_when, policy))
         if rules:
             group["extension"] = [_expression(" and ".join(f"({r})" for r in rules))]
         groups.append(group)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake import scoring
+from intake.policy import DEFAULT_POLICY
 from intake.questionnaire import INTAKE, ITEMS, Item, Journey, Questionnaire, kind_of
 from intake.workflow import ROUTING
 
@@ -238,12 +239,13 @@ def build_summary(
     generated_at: dt.datetime | None = None,
 ) -> Summary:
     """Everything the physician summary prints, for stored (already cleaned) answers."""
-    switched_off = frozenset(
-        key for key, result in score["instruments"].items()
-        if result.get("administered") is False
-    )
+    # The instruments the score says were not administered were switched off then.
+    asked = {key: result.get("administered") is not False
+             for key, result in score["instruments"].items()}
+    policy = replace(DEFAULT_POLICY, stop_bang_enabled=asked.get("stop_bang", True),
+                     dast10_enabled=asked.get("dast10", True))
     indicators = score["indicators"]
-    journey = Journey(questionnaire, answers, reference_date, switched_off)
+    journey = Journey(questionnaire, answers, reference_date, policy)
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
     else:

@@ -104,7 +104,7 @@ def provisional_score(draft: Submission) -> dict[str, Any] | None:
     policy = clinic.policy()
     today = clinic.today()
     try:
-        answers = q.drop_hidden(q.INTAKE, draft.answers, today, policy.switched_off)
+        answers = q.drop_hidden(q.INTAKE, draft.answers, today, policy)
         return scoring.score(answers, today, policy)
     except q.MalformedAnswers:
         return None

@@ -11,17 +11,22 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from intake.policy import Policy, rules_version
 from intake.questionnaire import (
     PHQ_ANSWERS,
     YES_NO,
     Crisis,
     Equals,
     Item,
+    Journey,
     Questionnaire,
     Step,
     clean_answers,
 )
-from intake.scoring import Policy, Rules, rules_version
+from intake.scoring import Facts, Flag, Rules, instrument_result, raised
+from intake.scoring.flags import SumAtLeast
+from intake.scoring.measures import Instrument, sum_items
+from intake.workflow import NO_FLAGS, ROUTING_BY_TIER
 
 CHECKIN = Questionnaire(
     "checkin", "0.1", "Check-in", (
@@ -44,33 +49,34 @@ CHECKIN = Questionnaire(
     ),
     crisis=Crisis(after="ci_mood", item="ci_phq2_2", sticky="ci_low_mood_endorsed",
                   at_least=3),
+    terms={"phq2": "PHQ-2 answered sum"},
 )
 PHQ2_ITEMS = ("ci_phq2_1", "ci_phq2_2")
-#: The PHQ-2's screening cut-off (Kroenke 2003).
-PHQ2_POSITIVE = 3
+PHQ2 = Instrument("phq2", "PHQ-2", sum_items(PHQ2_ITEMS))
+FLAGS = (
+    Flag("LOW_MOOD", "review", "Low mood or loss of interest (PHQ-2 3 or more)",
+         "Kroenke K et al. The PHQ-2, Med Care 2003",
+         # The PHQ-2's screening cut-off (Kroenke 2003).
+         SumAtLeast("phq2", 3)),
+)
 
 
 def score(answers: dict[str, Any], reference: dt.date, policy: Policy,
           inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The check-in's score, in the contract's shape; the baseline comes from ``inputs``."""
-    cleaned = clean_answers(CHECKIN, answers, reference, policy.switched_off)
-    values = [cleaned.get(item) for item in PHQ2_ITEMS]
-    total = sum(v for v in values if v is not None) if None not in values else None
-    flags = []
-    if total is not None and total >= PHQ2_POSITIVE:
-        flags.append({"code": "LOW_MOOD", "tier": "review",
-                      "title": "Low mood or loss of interest (PHQ-2 3 or more)",
-                      "triggers": [{"item": "phq2", "answer": total}],
-                      "source": "Kroenke K et al. The PHQ-2, Med Care 2003"})
+    cleaned = clean_answers(CHECKIN, answers, reference, policy)
+    facts = Facts(Journey(CHECKIN, cleaned, reference, policy), {"phq2": PHQ2})
+    flags = raised(facts, FLAGS)
     baseline, now = inputs.get("baseline_pain"), cleaned.get("ci_pain_now")
     change = None if baseline is None or now is None else now - baseline
     return {
         "questionnaire_version": CHECKIN.version,
         "rules_version": rules_version(policy),
-        "routing": "REVIEW-FLAGS" if flags else "REVIEW-NO-FLAGS",
-        "flags": flags,
+        "routing": ROUTING_BY_TIER[flags[0][0].tier] if flags else NO_FLAGS,
+        "flags": [{"code": flag.code, "tier": flag.tier, "title": flag.title,
+                   "triggers": triggers, "source": flag.source} for flag, triggers in flags],
         "indicators": {"pain_change": change},
-        "instruments": {"phq2": {"total": total}},
+        "instruments": {"phq2": instrument_result("phq2", facts)},
         "info": [],
     }
 
@@ -83,4 +89,5 @@ def unanswered(answers: Mapping[str, Any], reference: dt.date, policy: Policy) -
 CHECKIN_RULES = Rules(
     CHECKIN, score=score, unanswered=unanswered,
     safety_question=lambda code: (CHECKIN.items[code], CHECKIN.items[code].label),
+    rule_words=lambda policy: {flag.code: flag.rule(CHECKIN, policy) for flag in FLAGS},
 )

@@ -1,0 +1,352 @@
+"""The flag rules and the information items: each a code, a tier, its words for the
+physician and the condition that raises it, in the questionnaire's one condition
+vocabulary, so the rule printed beside a flag is written from the very condition that
+raised it (questionnaire.md §5)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from intake.policy import DEFAULT_POLICY, Policy
+from intake.questionnaire import (
+    ADULT_AGE,
+    INTAKE,
+    ITEMS,
+    PREGNANCY_RULE,
+    Age,
+    Condition,
+    Equals,
+    Journey,
+    OneOf,
+    Provided,
+    Setting,
+    Trigger,
+    Wording,
+    any_of,
+    at_least,
+    number,
+    ticked,
+)
+from intake.scoring.measures import INSTRUMENT_BY_KEY, Facts
+from intake.scoring.sources import CLINIC_POLICY, GUIDELINE, LABEL, SCREEN, TRIAL, cite
+
+TIERS = ("urgent", "hold", "review")
+
+# --- conditions on what the scorer measures -----------------------------------------
+
+
+@dataclass(frozen=True)
+class SumAtLeast(Condition):
+    """An instrument's answered sum reaches ``low`` (and stays under ``below``)."""
+
+    instrument: str
+    low: int | Setting
+    below: int | Setting | None = None
+
+    def holds(self, facts: Facts) -> bool:
+        return bool(self.triggers(facts))
+
+    def triggers(self, facts: Facts) -> list[Trigger]:
+        tally = facts.tally(self.instrument)
+        if tally is None or tally.answered_sum < number(self.low, facts.policy) or (
+                self.below is not None
+                and tally.answered_sum >= number(self.below, facts.policy)):
+            return []
+        trigger: Trigger = {"item": self.instrument, "answer": tally.answered_sum}
+        if not tally.complete:
+            trigger["note"] = "incomplete"
+        return [trigger]
+
+    def items(self) -> tuple[str, ...]:
+        return (self.instrument,)
+
+    def applies(self, policy: Policy) -> bool:
+        return self.instrument not in policy.switched_off
+
+    def words(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
+        low = number(self.low, policy)
+        reach = (f"{low} or more" if self.below is None
+                 else f"{low} to {number(self.below, policy) - 1}")
+        instrument = INSTRUMENT_BY_KEY.get(self.instrument)
+        counts = instrument.counts if instrument else ""
+        return (f"{wording.terms[self.instrument]} ({self.instrument}"
+                f"{': ' + counts if counts else ''}) {reach}, unanswered items counting 0")
+
+
+@dataclass(frozen=True)
+class AuditCPositive(Condition):
+    """The AUDIT-C's cut-off depends on the sex at birth."""
+
+    def holds(self, facts: Facts) -> bool:
+        return bool(self.triggers(facts))
+
+    def triggers(self, facts: Facts) -> list[Trigger]:
+        return SumAtLeast("audit_c", facts.audit_c_threshold).triggers(facts)
+
+    def items(self) -> tuple[str, ...]:
+        return ("audit_c", "sex_at_birth")
+
+    def words(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
+        return (f"{wording.terms['audit_c']} (audit_c) 4 or more for a male "
+                f"{wording.terms['sex_at_birth']} (sex_at_birth), 3 or more otherwise, "
+                "unanswered items counting 0")
+
+
+#: questionnaire.md §4.4, in its order; "dast10" stands for the whole DAST-10.
+SAFETY_CORE = (
+    "pregnant", "htn", "angina_rest", "mi", "stroke_tia", "heart_failure", "liver",
+    "thyroid", "icp_condition", "psychosis_12mo", "psychosis_treated_12mo", "phq9_9",
+    "sud_current", "dast10", "ketamine_nonmedical", "pcp_nonmedical", "med_classes",
+    "ketamine_allergy", "escort",
+)
+
+
+def _unanswered(facts: Facts) -> list[str]:
+    missing = []
+    for item_id in SAFETY_CORE:
+        shown_as = "dast_1" if item_id == "dast10" else item_id
+        if not facts.journey.item_shown(ITEMS[shown_as]):
+            continue
+        if item_id == "dast10":
+            if not facts.tally("dast10").complete:
+                missing.append(item_id)
+        elif facts.answers.get(item_id) is None:
+            missing.append(item_id)
+    return missing
+
+
+def unanswered_safety(answers: Mapping[str, Any], reference: dt.date,
+                      policy: Policy = DEFAULT_POLICY) -> list[str]:
+    """SAFETY_CORE items shown to this patient and still unanswered (the review page)."""
+    return _unanswered(Facts(Journey(INTAKE, answers, reference, policy).settled()))
+
+
+@dataclass(frozen=True)
+class SafetyUnanswered(Condition):
+    """A safety question shown to the patient and left unanswered: each is a trigger."""
+
+    def holds(self, facts: Facts) -> bool:
+        return bool(_unanswered(facts))
+
+    def triggers(self, facts: Facts) -> list[Trigger]:
+        return [{"item": item_id, "answer": None} for item_id in _unanswered(facts)]
+
+    def items(self) -> tuple[str, ...]:
+        return SAFETY_CORE
+
+    def words(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
+        asked = [i for i in SAFETY_CORE if i not in policy.switched_off]
+        return ("any of these shown to the patient and left unanswered, each one listed: "
+                + ", ".join(asked))
+
+
+# --- the rules ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One flag rule: its words for the physician and the condition that raises it.
+    A flag ``outranked_by`` a stronger one is not raised when that one is."""
+
+    code: str
+    tier: str
+    title: str
+    source: str
+    when: Condition
+    outranked_by: str | None = None
+
+    def rule(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
+        """The rule in the clinic's words, generated from its condition."""
+        words = sentence(self.when.words(wording, policy))
+        return words + (f"; not raised with {self.outranked_by}" if self.outranked_by else "")
+
+
+@dataclass(frozen=True)
+class Info:
+    """An information item: listed in the score's ``info``, no effect on routing."""
+
+    code: str
+    title: str
+    source: str
+    when: Condition
+
+    def rule(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
+        return sentence(self.when.words(wording, policy))
+
+
+def sentence(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
+RECENT = ("within_6mo", "unsure", None)
+PSYCHOTIC_DX = ("bipolar", "schizophrenia", "schizoaffective", "other_psychotic")
+DAST_HOLD = Setting("sud_dast_threshold")
+
+
+def _yes(item_id: str) -> Equals:
+    return Equals(item_id, "yes")
+
+
+FLAGS: tuple[Flag, ...] = (
+    Flag("SUICIDE_ITEM", "urgent",
+         "Thoughts of death or self-harm reported (PHQ-9 item 9): contact the patient today",
+         cite(("I3", f"{SCREEN}; an endorsed item 9 needs same-day follow-up")),
+         any_of(at_least("phq9_9", 1), at_least("phq9_9_endorsed", 1))),
+    AGE_UNDER_18 := Flag(
+        "AGE_UNDER_18", "hold", "Under 18: this questionnaire is for adults",
+        cite(("K4", f"{TRIAL}, ages 18-65"), ("K6", LABEL), CLINIC_POLICY),
+        Age("under", ADULT_AGE)),
+    Flag("PREGNANT", "hold", "Reports being pregnant",
+         cite(("K2", "relative contraindication, grade B"), ("K6", LABEL)),
+         Provided(PREGNANCY_RULE, _yes("pregnant"))),
+    Flag("BP_UNCONTROLLED", "hold", "Blood pressure very high or not well controlled",
+         cite(("K8", f"{LABEL}, limit above 180/100 (at or above: {CLINIC_POLICY}, "
+                     "one step stricter)"),
+              ("K2", "grade B")),
+         any_of(at_least("bp_systolic", Setting("bp_systolic_hold")),
+                at_least("bp_diastolic", Setting("bp_diastolic_hold")),
+                Provided(_yes("htn"), Equals("htn_controlled", "no")))),
+    Flag("CARDIAC_UNSTABLE", "hold", "Recent or unstable heart disease or stroke",
+         cite(("K2", GUIDELINE), ("K7", LABEL), ("K8", LABEL)),
+         any_of(_yes("angina_rest"),
+                Provided(_yes("mi"), OneOf("mi_when", RECENT)),
+                Provided(_yes("stroke_tia"), OneOf("stroke_when", RECENT)),
+                Equals("heart_failure", "symptoms_at_rest"))),
+    Flag("PSYCHOSIS_ACTIVE", "hold",
+         "Psychotic symptoms or treatment for psychosis in the past 12 months",
+         cite(("K2", "grade B"), ("K13", "experimental study")),
+         any_of(_yes("psychosis_12mo"), _yes("psychosis_treated_12mo"))),
+    Flag("SUD_ACTIVE", "hold", "Current or recent drug or alcohol problem",
+         cite(("K2", "grade C"), ("I11", f"{SCREEN} (threshold: {CLINIC_POLICY})")),
+         any_of(_yes("sud_current"), SumAtLeast("dast10", DAST_HOLD),
+                Equals("ketamine_nonmedical", "within_12mo"),
+                Equals("pcp_nonmedical", "within_12mo"))),
+    Flag("LIVER_SEVERE", "hold", "Cirrhosis or liver failure reported",
+         cite(("K2", "grade C")),
+         ticked("liver", "cirrhosis", "liver_failure")),
+    Flag("KETAMINE_ALLERGY", "hold", "Reports an allergic reaction to ketamine",
+         cite(("K6", LABEL)),
+         _yes("ketamine_allergy")),
+    Flag("THEOPHYLLINE", "hold", "Takes theophylline or aminophylline",
+         cite(("K6", LABEL)),
+         ticked("med_classes", "theophylline")),
+    Flag("HYPERTHYROID_UNTREATED", "hold", "Overactive thyroid, not treated",
+         cite(("K8", LABEL)),
+         Equals("thyroid", "overactive_untreated")),
+    Flag("RAISED_ICP", "hold", "Brain tumor, shunt or raised pressure in the head",
+         cite(("K2", "grade C")),
+         _yes("icp_condition")),
+    Flag("BP", "review", "High blood pressure reported or a raised reading",
+         cite(("K2", GUIDELINE), ("K6", LABEL)),
+         any_of(_yes("htn"), at_least("bp_systolic", 140), at_least("bp_diastolic", 90)),
+         outranked_by="BP_UNCONTROLLED"),
+    Flag("CARDIAC", "review", "Heart disease or stroke in the history: consider an ECG",
+         cite(("K2", f"{GUIDELINE} (suggests an ECG)")),
+         any_of(_yes("mi"), _yes("stroke_tia"), _yes("cad_other"), _yes("arrhythmia"),
+                Equals("heart_failure", "stable")),
+         outranked_by="CARDIAC_UNSTABLE"),
+    Flag("PSYCH_HISTORY", "review", "History of bipolar disorder or a psychotic illness",
+         cite(("K2", GUIDELINE), ("K8", LABEL), ("K13", "experimental study")),
+         ticked("psych_dx", *PSYCHOTIC_DX),
+         outranked_by="PSYCHOSIS_ACTIVE"),
+    Flag("PSYCH_ADMISSION", "review", "Mental health hospital stay in the past 12 months",
+         cite(("K8", LABEL)),
+         _yes("psych_hosp_12mo")),
+    Flag("DEPRESSION", "review", "Depression screen at 10 or more (PHQ-9)",
+         cite(("I3", SCREEN)),
+         SumAtLeast("phq9", 10)),
+    Flag("ANXIETY", "review", "Anxiety screen at 10 or more (GAD-7)",
+         cite(("I3", SCREEN)),
+         SumAtLeast("gad7", 10)),
+    Flag("ALCOHOL", "review", "Alcohol screen positive (AUDIT-C): consider liver tests",
+         cite(("I10", SCREEN), ("K2", GUIDELINE)),
+         AuditCPositive()),
+    Flag("DRUG_USE_HISTORY", "review",
+         "Past drug use, or in recovery from a drug or alcohol problem",
+         cite(("K2", GUIDELINE)),
+         any_of(SumAtLeast("dast10", 3, below=DAST_HOLD), _yes("sud_recovery"),
+                Equals("ketamine_nonmedical", "over_12mo"),
+                Equals("pcp_nonmedical", "over_12mo")),
+         outranked_by="SUD_ACTIVE"),
+    Flag("LIVER", "review", "Liver disease reported",
+         cite(("K2", GUIDELINE), ("K6", LABEL)),
+         ticked("liver", "fatty", "hepatitis", "other"),
+         outranked_by="LIVER_SEVERE"),
+    Flag("ICP_IOP", "review", "Glaucoma or a recent head injury",
+         cite(("K2", GUIDELINE), ("K8", LABEL)),
+         any_of(_yes("glaucoma"), _yes("head_injury_recent"))),
+    Flag("SEIZURES", "review", "Seizures or epilepsy",
+         cite(("K6", LABEL)),
+         _yes("seizures")),
+    Flag("THYROID", "review", "Treated overactive thyroid, or takes thyroid hormone",
+         cite(("K8", LABEL), ("K9", "drug interaction reference")),
+         any_of(Equals("thyroid", "overactive_treated"),
+                ticked("med_classes", "thyroid_hormone"))),
+    Flag("PORPHYRIA", "review", "Porphyria",
+         cite(("K14", "drug monograph")),
+         _yes("porphyria")),
+    Flag("SLEEP_APNEA", "review", "Possible or known sleep apnea",
+         cite(("I9", SCREEN), ("K6", LABEL)),
+         any_of(SumAtLeast("stop_bang", 5), _yes("osa_dx"))),
+    Flag("BLADDER", "review", "Ongoing bladder problems",
+         cite(("K6", LABEL)),
+         _yes("bladder_symptoms")),
+    Flag("MED_BENZODIAZEPINE", "review", "Takes a benzodiazepine",
+         cite(("K6", LABEL), ("K10", "review")),
+         ticked("med_classes", "benzodiazepine")),
+    Flag("MED_OPIOID", "review", "Takes an opioid",
+         cite(("K6", LABEL)),
+         ticked("med_classes", "opioid")),
+    Flag("MED_LAMOTRIGINE", "review", "Takes lamotrigine",
+         cite(("K10", "review")),
+         ticked("med_classes", "lamotrigine")),
+    Flag("MED_MAOI", "review", "Took an MAOI in the last 14 days",
+         cite(("K11", "clinical handbook"), ("K12", "review")),
+         ticked("med_classes", "maoi_14d")),
+    Flag("MED_STIMULANT", "review", "Takes a stimulant",
+         cite(("K6", LABEL)),
+         ticked("med_classes", "stimulant")),
+    Flag("PREGNANCY_UNSURE", "review", "Not sure whether pregnant",
+         cite(("K2", GUIDELINE)),
+         Provided(PREGNANCY_RULE, Equals("pregnant", "unsure"))),
+    Flag("BREASTFEEDING", "review", "Breastfeeding",
+         cite(("K6", LABEL)),
+         Provided(PREGNANCY_RULE, _yes("breastfeeding"))),
+    Flag("NO_ESCORT", "review", "No adult to take the patient home after an infusion",
+         cite(("K4", TRIAL), ("K6", LABEL)),
+         Equals("escort", "no")),
+    Flag("INCOMPLETE_SAFETY", "review", "Safety questions left unanswered",
+         CLINIC_POLICY,
+         SafetyUnanswered()),
+)
+
+INFO: tuple[Info, ...] = (
+    Info("AGE_OVER_65", "Over 65 (the 2009 trial enrolled ages 18 to 65)",
+         cite(("K4", TRIAL)), Age("over", 65)),
+    Info("DEVICE_IMPLANT", "Has an implanted stimulator", "reported by the patient",
+         any_of(Equals("scs_status", "implanted_now"), Equals("drg_status", "implanted_now"))),
+    Info("PRIOR_KETAMINE", "Has had ketamine treatment before", "reported by the patient",
+         OneOf("prior_ketamine", ("iv", "oral", "nasal", "other"))),
+)
+
+
+@cache
+def rule_words(policy: Policy = DEFAULT_POLICY) -> dict[str, str]:
+    """Every flag's and information item's rule in words, under this policy."""
+    return {rule.code: rule.rule(INTAKE, policy) for rule in (*FLAGS, *INFO)}
+
+
+def raised(facts: Facts, flags: tuple[Flag, ...]) -> list[tuple[Flag, list[Trigger]]]:
+    """The flags these facts raise, with their triggers, most urgent tier first; a flag
+    outranked by one raised before it in the table is not raised."""
+    found: dict[str, tuple[Flag, list[Trigger]]] = {}
+    for flag in flags:
+        if flag.outranked_by in found:
+            continue
+        if triggers := flag.when.triggers(facts):
+            found[flag.code] = (flag, triggers)
+    return sorted(found.values(), key=lambda pair: TIERS.index(pair[0].tier))
