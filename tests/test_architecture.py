@@ -80,3 +80,16 @@ def test_the_graph_is_read_from_real_imports():
     assert "intake.questionnaire.model" in GRAPH["intake.questionnaire.content"]
     assert "intake.clinic" in GRAPH["intake.patient"]
     assert "intake.staff.access" in GRAPH["intake.staff.work"]
+
+
+#: A module past this many lines owns too much to read in one sitting (STYLE.md).
+MODULE_LINES = 500
+#: The clinician's file: steps and words only, as long as the questionnaire is.
+CONTENT = {"intake.questionnaire.content"}
+
+
+def test_no_module_is_too_long_to_read():
+    lengths = {module: len(path.read_text(encoding="utf-8").splitlines())
+               for module, path in MODULES.items() if module not in CONTENT}
+    assert {m: n for m, n in lengths.items() if n > MODULE_LINES} == {}
+    assert max(lengths.values()) > MODULE_LINES / 2  # the lines are really counted
