@@ -5,6 +5,7 @@ from __future__ import annotations
 from intake.questionnaire.answers import (  # noqa: F401
     answer_label,
     clean_answers,
+    cleaned_journey,
 )
 from intake.questionnaire.conditions import (  # noqa: F401
     Age,

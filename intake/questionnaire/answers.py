@@ -6,7 +6,7 @@ import datetime as dt
 from typing import Any
 
 from intake.policy import DEFAULT_POLICY, Policy
-from intake.questionnaire.flow import drop_hidden
+from intake.questionnaire.flow import Journey
 from intake.questionnaire.kinds import kind_of
 from intake.questionnaire.model import Item, Questionnaire
 from intake.questionnaire.values import MalformedAnswers
@@ -14,7 +14,13 @@ from intake.questionnaire.values import MalformedAnswers
 
 def clean_answers(questionnaire: Questionnaire, answers: Any, reference: dt.date,
                   policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
-    """What the form would have stored for these answers; ``MalformedAnswers`` otherwise.
+    """What the form would have stored for these answers; ``MalformedAnswers`` otherwise."""
+    return dict(cleaned_journey(questionnaire, answers, reference, policy).answers)
+
+
+def cleaned_journey(questionnaire: Questionnaire, answers: Any, reference: dt.date,
+                    policy: Policy = DEFAULT_POLICY) -> Journey:
+    """The journey of the answers the form would have stored; ``MalformedAnswers`` otherwise.
 
     Answers to hidden items are dropped first, without being validated (spec §1).
     """
@@ -26,16 +32,18 @@ def clean_answers(questionnaire: Questionnaire, answers: Any, reference: dt.date
         if key not in items:
             raise MalformedAnswers(key, "unknown item id")
         normalised[key] = kind_of(items[key]).normalise(value)
-    cleaned = {}
-    for key, value in drop_hidden(questionnaire, normalised, reference, policy).items():
+    journey = Journey(questionnaire, normalised, reference, policy).settled()
+    cleaned, changed = {}, False
+    for key, value in journey.answers.items():
         item = items[key]
-        value = kind_of(item).check(item, value, reference)
-        if value is not None:
-            cleaned[key] = value
+        stored = kind_of(item).check(item, value, reference)
+        if stored is not None:
+            cleaned[key] = stored
+        changed = changed or stored is not value
     for item_id in questionnaire.required:
         if item_id not in cleaned:
             raise MalformedAnswers(item_id, "is required")
-    return cleaned
+    return Journey(questionnaire, cleaned, reference, policy) if changed else journey
 
 
 def answer_label(item: Item, value: Any) -> str | list[str]:

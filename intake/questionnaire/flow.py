@@ -68,8 +68,8 @@ class Journey:
         """Whether the item applies; a system item applies wherever its step does."""
         if item.instrument in self.switched_off or item.step not in self.shown_slugs:
             return False
-        rule = condition(item, self.policy)
-        return rule is None or rule.holds(self)
+        rule = item.shown_when
+        return rule is None or item.skip_policy in self.switched_off or rule.holds(self)
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:
@@ -103,13 +103,17 @@ class Journey:
     def settled(self) -> Journey:
         """This journey with the answers it does not show dropped, again until none is:
         the answers as they are stored (blank answers are no answers)."""
-        items = self.questionnaire.items
+        items, reads = self.questionnaire.items, self.questionnaire.visibility_reads
         journey = self
-        while dropped := {k for k, v in journey.answers.items() if v is None or v == []
-                          or (k in items and not journey.item_shown(items[k]))}:
+        dropped = {k for k, v in self.answers.items() if v is None or v == []
+                   or (k in items and not self.item_shown(items[k]))}
+        while dropped:
             kept = {k: v for k, v in journey.answers.items() if k not in dropped}
             journey = Journey(self.questionnaire, kept, self.reference, self.policy,
                               self.completed)
+            # Only an answer whose showing reads a dropped one can be hidden by the drop.
+            dropped = {k for k in kept if k in items and not reads[k].isdisjoint(dropped)
+                       and not journey.item_shown(items[k])}
         return journey
 
     def shown_items(self, step: Step) -> list[Item]:

@@ -155,6 +155,18 @@ class Questionnaire:
         return {item.id: item for step in self.steps for item in step.items}
 
     @cached_property
+    def visibility_reads(self) -> dict[str, frozenset[str]]:
+        """The answers whether an item is shown depends on: its rule's, its step's, and
+        the date of birth (an age may skip a step)."""
+        reads = {}
+        for step in self.steps:
+            from_step = {"dob", *(step.shown_when.items() if step.shown_when else ())}
+            for item in step.items:
+                own = item.shown_when.items() if item.shown_when else ()
+                reads[item.id] = frozenset({*from_step, *own})
+        return reads
+
+    @cached_property
     def required(self) -> tuple[str, ...]:
         """The items every answers file must answer."""
         return tuple(item_id for item_id, item in self.items.items() if item.required)

@@ -20,9 +20,8 @@ from intake.questionnaire import (
     INTAKE,
     ITEMS,
     QUESTIONNAIRE_VERSION,
-    Journey,
     MalformedAnswers,
-    clean_answers,
+    cleaned_journey,
     parse_date,
 )
 from intake.scoring.flags import (  # noqa: F401
@@ -54,8 +53,7 @@ from intake.workflow import NO_FLAGS, ROUTING_BY_TIER
 def score(answers: dict[str, Any], reference: dt.date,
           policy: Policy = DEFAULT_POLICY) -> dict[str, Any]:
     """The score output of the contract; a malformed file raises before anything is scored."""
-    cleaned = clean_answers(INTAKE, answers, reference, policy)
-    facts = Facts(Journey(INTAKE, cleaned, reference, policy))
+    facts = Facts(cleaned_journey(INTAKE, answers, reference, policy))
     # Under 18 nothing but the age is assessed (questionnaire.md §5).
     under_18 = facts.age is not None and facts.age < questionnaire.ADULT_AGE
     flags = raised(facts, (AGE_UNDER_18,) if under_18 else FLAGS)
@@ -68,7 +66,7 @@ def score(answers: dict[str, Any], reference: dt.date,
              "triggers": triggers, "source": flag.source}
             for flag, triggers in flags
         ],
-        "indicators": {i.key: i.value(facts) for i in INDICATORS},
+        "indicators": {i.key: facts.measure(i) for i in INDICATORS},
         "instruments": {key: instrument_result(key, facts) for key in INSTRUMENTS},
         "info": [] if under_18 else sorted(i.code for i in INFO if i.when.holds(facts)),
     }

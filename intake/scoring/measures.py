@@ -137,6 +137,7 @@ class Facts:
         self.policy: Policy = journey.policy
         self.age: int | None = journey.age
         self._tallies: dict[str, Tally | None] = {}
+        self._measures: dict[str, int | float | None] = {}
 
     @cached_property
     def bmi(self) -> float | None:
@@ -153,6 +154,12 @@ class Facts:
             self._tallies[key] = (None if key in self.policy.switched_off
                                   else self.instruments[key].tally(self))
         return self._tallies[key]
+
+    def measure(self, indicator: Indicator) -> int | float | None:
+        """An indicator's value, worked out once."""
+        if indicator.key not in self._measures:
+            self._measures[indicator.key] = indicator.value(self)
+        return self._measures[indicator.key]
 
     @property
     def audit_c_threshold(self) -> int:
@@ -213,15 +220,15 @@ class Indicator:
 
 
 def _budapest(facts: Facts) -> int | None:
-    answers = facts.answers
-    if all(answers.get(i.id) is None for i in SYMPTOM_ITEMS):
+    answered = [(i.category, facts.answers.get(i.id)) for i in SYMPTOM_ITEMS]
+    if all(answer is None for _, answer in answered):
         return None
-    return len({i.category for i in SYMPTOM_ITEMS if answers.get(i.id) == "yes"})
+    return len({category for category, answer in answered if answer == "yes"})
 
 
 def _css(facts: Facts) -> int | None:
     answers = facts.answers
-    if answers.get("pain_disproportionate") is None and _budapest(facts) is None:
+    if answers.get("pain_disproportionate") is None and facts.measure(BUDAPEST) is None:
         return None
     return sum(any(answers.get(i) == "yes" for i in group) for group in CSS_POINTS)
 
@@ -291,12 +298,12 @@ INDICATORS: tuple[Indicator, ...] = (
         + "; ".join(f"{i.name.lower()} {i.supportive_when}" for i in ENTRY_CRITERIA)
         + f") reach it; each one {SUPPORTIVE_WORDS}",
         cite(("K4", TRIAL)),
-        lambda facts: sum(i.supportive(i.value(facts)) for i in ENTRY_CRITERIA)),
+        lambda facts: sum(i.supportive(facts.measure(i)) for i in ENTRY_CRITERIA)),
     Indicator(
         "not_assessed", "Entry criteria not assessed",
         "How many of those four indicators are not assessed for lack of answers",
         cite(("K4", TRIAL)),
-        lambda facts: sum(i.value(facts) is None for i in ENTRY_CRITERIA)),
+        lambda facts: sum(facts.measure(i) is None for i in ENTRY_CRITERIA)),
     Indicator(
         "age", "Age", "Completed years on the submission date (dob)",
         "calculated", lambda facts: facts.age),
