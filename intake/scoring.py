@@ -805,6 +805,10 @@ class Rules:
     unanswered: Callable[[Mapping[str, Any], dt.date, Policy], list[str]]
     #: A safety code's question to answer (an item) and the words naming it.
     safety_question: Callable[[str], tuple[questionnaire.Item, str]]
+    #: The indicator keys its scores hold, in the order the exports give them columns.
+    indicators: tuple[str, ...] = ()
+    #: The instrument keys its scores hold, in the order the exports give them columns.
+    instruments: tuple[str, ...] = ()
 
 
 def _intake_safety_question(code: str) -> tuple[questionnaire.Item, str]:
@@ -818,6 +822,8 @@ INTAKE_RULES = Rules(
     score=lambda answers, reference, policy, inputs: score(answers, reference, policy),
     unanswered=unanswered_safety,
     safety_question=_intake_safety_question,
+    indicators=tuple(indicator.key for indicator in INDICATORS),
+    instruments=INSTRUMENTS,
 )
 
 

@@ -83,4 +83,5 @@ def unanswered(answers: Mapping[str, Any], reference: dt.date, policy: Policy) -
 CHECKIN_RULES = Rules(
     CHECKIN, score=score, unanswered=unanswered,
     safety_question=lambda code: (CHECKIN.items[code], CHECKIN.items[code].label),
+    indicators=("pain_change",), instruments=("phq2",),
 )
