@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
 from helpers import csrf_token, stored
+from pypdf import PdfReader
 from support.checkin import CHECKIN, CHECKIN_RULES
 
 from intake import clinic
@@ -113,3 +115,58 @@ def test_only_its_link_opens_the_check_in(app, client, checkin_link):
         "csrf_token": csrf_token(consent), "ci_pain_now": "5"}).status_code == 404
     with app.app_context():
         assert db.session.query(Submission).count() == 1  # only the one the link opens
+
+
+# --- what staff read about it ----------------------------------------------
+
+#: Headings of the intake's own sections: a check-in's summary has none of them.
+INTAKE_HEADINGS = ("Treatments tried, with benefit", "Ketamine before",
+                   "Medicines and allergies", "Examination", "Budapest", "CRPS Severity Score",
+                   "entry criterion")
+LOW_MOOD = "Low mood or loss of interest (PHQ-2 3 or more)"
+
+
+def submitted(app, client, link: str) -> str:
+    """A check-in sent with better pain, "What helped?" left blank and a PHQ-2 of 4."""
+    assert opened(client, link) == "/intake/step/ci_pain"
+    posted(client, "/intake/step/ci_pain", {"ci_pain_now": "5", "ci_better": "yes"})
+    posted(client, "/intake/step/ci_mood", {"ci_phq2_1": "2", "ci_phq2_2": "2"})
+    review = client.get("/intake/review").get_data(as_text=True)
+    assert client.post("/intake/review", data={"csrf_token": csrf_token(review)}
+                       ).location == "/intake/done"
+    return stored(app).reference
+
+
+def test_staff_see_the_check_ins_flag_scores_and_answers_and_no_intake_section(
+        app, client, checkin_link, staff_client):
+    reference = submitted(app, client, checkin_link)
+    page = staff_client("physician").get(f"/staff/submissions/{reference}")
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
+    assert text.startswith(f"Check-in {reference}")
+    assert "Routing: REVIEW-FLAGS" in text and f"REVIEW {LOW_MOOD} phq2 total: 4" in text
+    assert "Pain change -3" in text  # 5 now against a baseline of 8
+    assert "Questionnaire scores phq2 4/6" in text
+    assert "Your pain since your visit How bad is your pain right now? 5/10" in text
+    assert "What helped? —" in text  # shown after a "yes", left unanswered
+    assert "Your mood Little interest or pleasure in doing things" in text
+    assert "Patient-reported screening summary. Not a diagnosis." in text
+    assert [heading for heading in INTAKE_HEADINGS if heading in text] == []
+
+
+def test_the_check_ins_pdf_has_its_steps_answers_and_flag_and_no_intake_section(
+        app, client, checkin_link, staff_client, tmp_path):
+    reference = submitted(app, client, checkin_link)
+    response = staff_client("physician").get(f"/staff/submissions/{reference}.pdf")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.get_data()))
+    assert reader.metadata.title == f"Check-in summary {reference}"
+    text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
+    assert f"REVIEW {LOW_MOOD}" in text and "phq2 total: 4" in text
+    assert "Your pain since your visit" in text and "Your mood" in text
+    assert "How bad is your pain right now? 5/10" in text
+    assert "Is your pain better than before your visit? Yes" in text
+    assert "What helped? —" in text
+    assert "Feeling down, depressed, or hopeless More than half the days (2)" in text
+    assert "All answers, by step" in text and "Pain change" in text
+    assert [heading for heading in INTAKE_HEADINGS if heading in text] == []
