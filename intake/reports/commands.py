@@ -31,7 +31,7 @@ from intake.questionnaire import (
     parse_date,
 )
 from intake.reports import font_dir, submission_pdf
-from intake.reports.export import FORMATS, Export, ExportFilter
+from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, Export, ExportFilter
 from intake.reports.pdf import FontMissing, render_pdf
 from intake.reports.summary import build_summary
 
@@ -148,12 +148,15 @@ def rescore_command(since: dt.datetime | None) -> None:
 @click.option("--status", type=click.Choice(workflow.STATUSES),
               help="Only this status. Drafts only with --status draft: the urgent ones, "
                    "dated by when they were started.")
+@click.option("--questionnaire", default=DEFAULT_QUESTIONNAIRE, show_default=True,
+              help="The key of the questionnaire whose submissions to export: one a file.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               required=True)
 def export_command(export_format: str, since: dt.datetime | None, until: dt.datetime | None,
-                   status: str | None, output: Path) -> None:
+                   status: str | None, questionnaire: str, output: Path) -> None:
     """Write an export, the same as the staff page's, to OUTPUT (mode 0600)."""
-    selection = ExportFilter(since and since.date(), until and until.date(), status)
+    selection = ExportFilter(since and since.date(), until and until.date(), status,
+                             questionnaire)
     problem = selection.problem(FORMATS[export_format])
     if problem:
         raise click.UsageError(problem)

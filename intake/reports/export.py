@@ -1,5 +1,6 @@
 """The exports (contract.md, "Exports"): their columns, which submissions, the formats.
 
+An export holds one questionnaire's submissions, with that questionnaire's columns.
 Every spreadsheet cell goes through ``neutralise``; every export writes one audit row
 with its format, filter and row count when its stream ends, however it ends.
 """
@@ -14,6 +15,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -24,7 +26,7 @@ from sqlalchemy import Select, select
 from intake import audit, clinic, scoring
 from intake.models import Submission, db
 from intake.policy import Policy
-from intake.questionnaire import ITEMS, Item, condition, kind_of
+from intake.questionnaire import INTAKE, Item, condition, kind_of
 from intake.reports import fhir, iso, item_text, submission_pdf
 from intake.workflow import ROUTINGS, STATUSES
 
@@ -33,6 +35,19 @@ CHUNK = 64 * 1024
 BATCH = 250
 XLSX_MAX_ROWS = 1_048_576
 DATES_REVERSED = "The start date is after the end date."
+#: The questionnaire an export holds when none is named.
+DEFAULT_QUESTIONNAIRE = INTAKE.key
+#: The columns an instrument's result gives beyond its total, for a questionnaire scoring
+#: that instrument: (instrument, field, type, description), in the exports' order.
+INSTRUMENT_DETAILS = (
+    ("phq9", "band", "text", "phq9 band"),
+    ("gad7", "band", "text", "gad7 band"),
+    ("dast10", "band", "text", "dast10 band"),
+    ("stop_bang", "band", "text", "stop_bang band"),
+    ("audit_c", "positive", "boolean", "AUDIT-C positive (true/false)"),
+    ("stop_bang", "partial", "boolean",
+     "STOP-Bang scored without BMI or neck size (true/false)"),
+)
 #: A cell starting with one of these is read as a formula by some spreadsheet (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
@@ -97,7 +112,12 @@ def _answer(item_id: str) -> Value:
     return lambda record: record.answers.get(item_id)
 
 
-def _columns() -> tuple[Column, ...]:
+_INDICATOR_NAMES = {indicator.key: indicator.name for indicator in scoring.INDICATORS}
+
+
+def columns(rules: scoring.Rules) -> tuple[Column, ...]:
+    """The columns of an export of one questionnaire: fixed ones, what its Rules say its
+    scores hold, then every item of its definition."""
     columns = [
         Column("reference", "text", "The submission's reference", _attribute("reference")),
         Column("status", "text", "Its status (" + ", ".join(STATUSES) + ")",
@@ -121,37 +141,33 @@ def _columns() -> tuple[Column, ...]:
         Column("flag_codes", "codes", "The flags raised, urgent first (;-joined)",
                lambda record: [f["code"] for f in record.score.get("flags", [])]),
     ]
-    columns += [Column(f"ind_{i.key}", "number", i.name, _indicator(i.key))
-                for i in scoring.INDICATORS]
+    columns += [Column(f"ind_{key}", "number",
+                       _INDICATOR_NAMES.get(key) or key.replace("_", " ").capitalize(),
+                       _indicator(key)) for key in rules.indicators]
     columns += [Column(f"{key}_total", "integer", f"{key} total; empty when incomplete or "
-                       "not asked", _instrument(key, "total")) for key in scoring.INSTRUMENTS]
-    columns += [Column(f"{key}_band", "text", f"{key} band", _instrument(key, "band"))
-                for key in ("phq9", "gad7", "dast10", "stop_bang")]
-    columns += [
-        Column("audit_c_positive", "boolean", "AUDIT-C positive (true/false)",
-               _instrument("audit_c", "positive")),
-        Column("stop_bang_partial", "boolean", "STOP-Bang scored without BMI or neck size "
-               "(true/false)", _instrument("stop_bang", "partial")),
-    ]
+                       "not asked", _instrument(key, "total")) for key in rules.instruments]
+    columns += [Column(f"{key}_{field}", kind, description, _instrument(key, field))
+                for key, field, kind, description in INSTRUMENT_DETAILS
+                if key in rules.instruments]
     columns += [Column(item.id, item.type, item_text(item),
-                       _answer(item.id), item) for item in ITEMS.values()]
+                       _answer(item.id), item) for item in rules.questionnaire.items.values()]
     return tuple(columns)
 
 
-COLUMNS = _columns()
 DICTIONARY_HEADER = ("id", "step", "question", "type", "choices", "shown-when")
 
 
-def row_values(submission: Submission, zone: ZoneInfo) -> list[Any]:
-    """The stored values of one submission, in COLUMNS order."""
+def row_values(columns: Sequence[Column], submission: Submission,
+               zone: ZoneInfo) -> list[Any]:
+    """The stored values of one submission, in the order of ``columns``."""
     record = Record(submission, submission.answers, submission.score or {}, zone)
-    return [column.value(record) for column in COLUMNS]
+    return [column.value(record) for column in columns]
 
 
-def dictionary(policy: Policy) -> Iterator[Sequence[str]]:
+def dictionary(columns: Sequence[Column], policy: Policy) -> Iterator[Sequence[str]]:
     """Its header, then a row per export column: the computed ones, then every item."""
     yield DICTIONARY_HEADER
-    for column in COLUMNS:
+    for column in columns:
         item = column.item
         if item is None:
             yield [column.name, "", column.description, column.type, "", ""]
@@ -167,15 +183,26 @@ def dictionary(policy: Policy) -> Iterator[Sequence[str]]:
 
 @dataclass(frozen=True)
 class ExportFilter:
-    """Which submissions: clinic-local dates, both included, on submitted_at; a status."""
+    """Which submissions: one questionnaire's; clinic-local dates, both included, on
+    submitted_at; a status."""
 
     since: dt.date | None = None
     until: dt.date | None = None
     status: str | None = None
+    #: The key of the questionnaire they answered: an export never mixes two.
+    questionnaire: str = DEFAULT_QUESTIONNAIRE
 
     def problem(self, export_format: Format) -> str | None:
         """Why this filter cannot be exported in this format, or None."""
-        return self.dates_problem() or self.drafts_problem(export_format)
+        return (self.questionnaire_problem() or self.dates_problem()
+                or self.drafts_problem(export_format))
+
+    def questionnaire_problem(self) -> str | None:
+        """Why the questionnaire cannot be exported (the clinic does not serve it), or None."""
+        if self.questionnaire in clinic.RULES:
+            return None
+        return (f"The clinic serves no questionnaire called {self.questionnaire}: choose "
+                f"one of {', '.join(clinic.RULES)}.")
 
     def dates_problem(self) -> str | None:
         """Why the dates select nothing (the start is after the end), or None."""
@@ -190,7 +217,7 @@ class ExportFilter:
         # (contract.md, Statuses). Having no submitted_at, they are dated by their start.
         drafts = self.status == "draft"
         moment = Submission.started_at if drafts else Submission.submitted_at
-        query = select(Submission)
+        query = select(Submission).where(Submission.questionnaire == self.questionnaire)
         if drafts:
             query = query.where(Submission.submitted_at.is_(None), Submission.urgent)
         else:
@@ -205,8 +232,12 @@ class ExportFilter:
         return query.order_by(moment, Submission.id)
 
     def described(self) -> dict[str, str | None]:
-        return {"since": self.since and self.since.isoformat(),
-                "until": self.until and self.until.isoformat(), "status": self.status}
+        """The filter as the audit row records it; the questionnaire when not the default."""
+        described = {"since": self.since and self.since.isoformat(),
+                     "until": self.until and self.until.isoformat(), "status": self.status}
+        if self.questionnaire != DEFAULT_QUESTIONNAIRE:
+            described["questionnaire"] = self.questionnaire
+        return described
 
 
 # --- one export run -----------------------------------------------------------------
@@ -230,6 +261,15 @@ class Export:
     def policy(self) -> Policy:
         return clinic.policy(self.config)
 
+    @property
+    def rules(self) -> scoring.Rules:
+        """How the exported questionnaire is defined and scored."""
+        return clinic.rules(self.filter.questionnaire)
+
+    @cached_property
+    def columns(self) -> tuple[Column, ...]:
+        return columns(self.rules)
+
     def submissions(self) -> Iterator[Submission]:
         """The filtered submissions a batch at a time, counted as they are written; the
         cursor is closed however the stream ends."""
@@ -241,10 +281,10 @@ class Export:
 
     def table(self) -> Iterator[list[Any]]:
         """The header, then one row of stored values per submission."""
-        yield [column.name for column in COLUMNS]
+        yield [column.name for column in self.columns]
         zone = self.zone
         for submission in self.submissions():
-            yield row_values(submission, zone)
+            yield row_values(self.columns, submission, zone)
 
     def chunks(self) -> Iterator[bytes]:
         """The export's bytes; one audit row when the stream ends, however it ends."""
@@ -290,7 +330,8 @@ def write_csv(export: Export) -> Iterator[bytes]:
 
 def write_dictionary(export: Export) -> Iterator[bytes]:
     """The data dictionary, in the spreadsheet flavour of CSV."""
-    rows = ([neutralise(cell) for cell in row] for row in dictionary(export.policy))
+    rows = ([neutralise(cell) for cell in row]
+            for row in dictionary(export.columns, export.policy))
     return _csv(rows, "\r\n", bom=True)
 
 
@@ -318,7 +359,7 @@ def write_xlsx(export: Export) -> Iterator[bytes]:
         for row, values in enumerate(export.table()):
             _write_row(sheet, row, values)
         dictionary_sheet = workbook.add_worksheet("dictionary")
-        for row, values in enumerate(dictionary(export.policy)):
+        for row, values in enumerate(dictionary(export.columns, export.policy)):
             _write_row(dictionary_sheet, row, values)
         workbook.close()
         handle.seek(0)
@@ -345,13 +386,14 @@ class _Pipe:
 
 
 def write_pdf_zip(export: Export) -> Iterator[bytes]:
-    """One physician PDF per submission, intake_<reference>_<YYYYMMDD>.pdf."""
+    """One physician PDF per submission, <questionnaire>_<reference>_<YYYYMMDD>.pdf."""
     pipe = _Pipe()
     timezone = export.config["CLINIC_TIMEZONE"]
     with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive:
         for submission in export.submissions():
             day = clinic.day_of(submission.submitted_at, timezone)
-            archive.writestr(f"intake_{submission.reference}_{day:%Y%m%d}.pdf",
+            archive.writestr(f"{submission.questionnaire}_{submission.reference}"
+                             f"_{day:%Y%m%d}.pdf",
                              submission_pdf(submission, export.config))
             yield pipe.take()
     yield pipe.take()
@@ -364,7 +406,7 @@ def write_fhir(export: Export) -> Iterator[bytes]:
 
 def write_fhir_questionnaire(export: Export) -> Iterator[bytes]:
     """The FHIR Questionnaire generated from the definition; no submission is read."""
-    return fhir.questionnaire(export.config)
+    return fhir.questionnaire(export.config, export.rules.questionnaire)
 
 
 # --- the formats: every fact about each, written once ------------------------------------
@@ -385,9 +427,10 @@ class Format:
     #: Why it cannot hold drafts; None when it can.
     refuses_drafts: str | None = None
 
-    def filename(self, today: dt.date) -> str:
-        """A safe download name: the date and the format, never a patient's name."""
-        return f"intake_export_{today:%Y%m%d}{self.file_tag}{self.extension}"
+    def filename(self, today: dt.date, questionnaire: str) -> str:
+        """A safe download name: the questionnaire, the date and the format, never a
+        patient's name."""
+        return f"{questionnaire}_export_{today:%Y%m%d}{self.file_tag}{self.extension}"
 
 
 CSV = "text/csv"

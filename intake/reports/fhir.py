@@ -1,6 +1,7 @@
 """FHIR R4: submissions as a Bundle of QuestionnaireResponses, and the Questionnaire itself.
 
-The Questionnaire is generated from the definition: a shown-when rule becomes flat
+Each questionnaire the clinic serves has its own canonical URL, named by its key. The
+Questionnaire is generated from its definition: a shown-when rule becomes flat
 ``enableWhen`` entries where they can say it, else the SDC ``enableWhenExpression`` in
 FHIRPath (contract.md, "Exports").
 """
@@ -8,6 +9,7 @@ FHIRPath (contract.md, "Exports").
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -17,10 +19,6 @@ from intake.models import Submission, utcnow
 from intake.policy import Policy
 from intake.questionnaire import (
     ADULT_AGE,
-    INTAKE,
-    ITEMS,
-    QUESTIONNAIRE_VERSION,
-    STEPS,
     Age,
     All,
     AtLeast,
@@ -28,6 +26,7 @@ from intake.questionnaire import (
     Item,
     NotEquals,
     OneOf,
+    Questionnaire,
     Ticked,
     condition,
     kind_of,
@@ -73,21 +72,21 @@ def base_url(config: Mapping[str, Any]) -> str:
     return config["FHIR_BASE_URL"].rstrip("/")
 
 
-def canonical_url(base: str) -> str:
-    """The Questionnaire's canonical URL; a response names it with its version."""
-    return f"{base}/Questionnaire/intake"
+def canonical_url(base: str, key: str) -> str:
+    """A questionnaire's canonical URL, by its key; a response names it with its version."""
+    return f"{base}/Questionnaire/{key}"
 
 
-def questionnaire_url(base: str, version: str) -> str:
+def questionnaire_url(base: str, key: str, version: str) -> str:
     """What a response answered: the canonical URL and the version, as FHIR pins it."""
-    return f"{canonical_url(base)}|{version}"
+    return f"{canonical_url(base, key)}|{version}"
 
 
 def response_resource(submission: Submission, base: str) -> dict[str, Any]:
-    """A submission as a QuestionnaireResponse, its answers grouped by step."""
+    """A submission as a QuestionnaireResponse, its answers grouped by its own steps."""
     answers = submission.answers
     groups = []
-    for step in STEPS:
+    for step in clinic.questionnaire(submission.questionnaire).steps:
         items = [{"linkId": item.id, "answer": _answer_values(base, item, answers[item.id])}
                  for item in step.items if answers.get(item.id) not in (None, [])]
         if items:
@@ -98,7 +97,8 @@ def response_resource(submission: Submission, base: str) -> dict[str, Any]:
         "id": submission.reference,
         "identifier": {"system": f"{base}/NamingSystem/intake-reference",
                        "value": submission.reference},
-        "questionnaire": questionnaire_url(base, submission.questionnaire_version),
+        "questionnaire": questionnaire_url(base, submission.questionnaire,
+                                           submission.questionnaire_version),
         "status": "completed" if submitted else "in-progress",
         "authored": iso(submission.submitted_at if submitted else submission.updated_at),
     }
@@ -134,9 +134,9 @@ def _has_answer(item_id: str, test: str) -> str:
     return f"{_answer_path(item_id)}.where({test}).exists()"
 
 
-def _is(item_id: str, operator: str, value: Any) -> str:
+def _is(items: Mapping[str, Item], item_id: str, operator: str, value: Any) -> str:
     """A FHIRPath test on an answer: its code for a coded item, else its value."""
-    if kind_of(ITEMS[item_id]).coded:
+    if kind_of(items[item_id]).coded:
         return f"code {operator} '{value}'"
     return f"$this {operator} {value}"
 
@@ -146,14 +146,14 @@ def _is(item_id: str, operator: str, value: Any) -> str:
 ADULT_EXPRESSION = f"{_answer_path('dob')}.all($this <= today() - {ADULT_AGE} years)"
 
 
-def fhirpath(rule: Any, policy: Policy) -> str:
+def fhirpath(rule: Any, items: Mapping[str, Item], policy: Policy) -> str:
     """A shown-when rule as FHIRPath, false when the item it reads is unanswered."""
     if isinstance(rule, Equals):
-        return _has_answer(rule.item, _is(rule.item, "=", rule.value))
+        return _has_answer(rule.item, _is(items, rule.item, "=", rule.value))
     if isinstance(rule, NotEquals):
-        return _has_answer(rule.item, _is(rule.item, "!=", rule.value))
+        return _has_answer(rule.item, _is(items, rule.item, "!=", rule.value))
     if isinstance(rule, Ticked):
-        return " or ".join(_has_answer(rule.item, _is(rule.item, "=", code))
+        return " or ".join(_has_answer(rule.item, _is(items, rule.item, "=", code))
                            for code in rule.codes)
     if isinstance(rule, OneOf):
         values = " | ".join(f"'{v}'" for v in rule.values)
@@ -165,13 +165,12 @@ def fhirpath(rule: Any, policy: Policy) -> str:
         return "(" + " or ".join(_has_answer(i, f"$this >= {rule.threshold}")
                                  for i in rule.item_ids) + ")"
     if isinstance(rule, All):
-        return " and ".join(f"({fhirpath(c, policy)})" for c in rule.conditions)
+        return " and ".join(f"({fhirpath(c, items, policy)})" for c in rule.conditions)
     raise TypeError(f"no FHIRPath for {rule!r}")
 
 
-def _when(base: str, item_id: str, operator: str, value: Any) -> dict[str, Any]:
-    item = ITEMS[item_id]
-    entry: dict[str, Any] = {"question": item_id, "operator": operator}
+def _when(base: str, item: Item, operator: str, value: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {"question": item.id, "operator": operator}
     if operator == "exists":
         entry["answerBoolean"] = value
     else:
@@ -181,23 +180,24 @@ def _when(base: str, item_id: str, operator: str, value: Any) -> dict[str, Any]:
     return entry
 
 
-def enable_when(rule: Any, base: str) -> tuple[list[dict[str, Any]], str] | None:
+def enable_when(rule: Any, base: str,
+                items: Mapping[str, Item]) -> tuple[list[dict[str, Any]], str] | None:
     """The rule as flat enableWhen entries and behaviour; None where they cannot say it."""
     # They cannot read an age, nor hold an "or" inside an "and": FHIRPath says those.
     if isinstance(rule, Ticked):
-        return [_when(base, rule.item, "=", code) for code in rule.codes], "any"
+        return [_when(base, items[rule.item], "=", code) for code in rule.codes], "any"
     if isinstance(rule, Equals):
-        return [_when(base, rule.item, "=", rule.value)], "all"
+        return [_when(base, items[rule.item], "=", rule.value)], "all"
     if isinstance(rule, NotEquals):
         # FHIR's != alone holds for an unanswered question; ours does not.
-        return [_when(base, rule.item, "exists", True),
-                _when(base, rule.item, "!=", rule.value)], "all"
+        return [_when(base, items[rule.item], "exists", True),
+                _when(base, items[rule.item], "!=", rule.value)], "all"
     if isinstance(rule, OneOf):
-        return [_when(base, rule.item, "=", v) for v in rule.values], "any"
+        return [_when(base, items[rule.item], "=", v) for v in rule.values], "any"
     if isinstance(rule, AtLeast) and isinstance(rule.threshold, int):
-        return [_when(base, i, ">=", rule.threshold) for i in rule.item_ids], "any"
+        return [_when(base, items[i], ">=", rule.threshold) for i in rule.item_ids], "any"
     if isinstance(rule, All):
-        parts = [enable_when(c, base) for c in rule.conditions]
+        parts = [enable_when(c, base, items) for c in rule.conditions]
         if any(p is None or (p[1] == "any" and len(p[0]) > 1) for p in parts):
             return None
         return [entry for entries, _ in parts for entry in entries], "all"
@@ -216,8 +216,9 @@ def _bound(url: str, item: Item, value: float | str | None) -> list[dict[str, An
     return [{"url": url, key: int(value) if key == "valueInteger" else value}]
 
 
-def questionnaire_item(item: Item, base: str, policy: Policy) -> dict[str, Any]:
-    """One item of the definition as a FHIR Questionnaire item."""
+def questionnaire_item(item: Item, base: str, policy: Policy,
+                       items: Mapping[str, Item]) -> dict[str, Any]:
+    """One item of the definition (whose ``items`` its rule reads) as a FHIR item."""
     entry: dict[str, Any] = {"linkId": item.id,
                              "text": item_text(item),
                              "type": kind_of(item).fhir_type}
@@ -236,9 +237,9 @@ def questionnaire_item(item: Item, base: str, policy: Policy) -> dict[str, Any]:
                                  for c in item.choices]
     rule = condition(item, policy)
     if rule is not None:
-        flat = enable_when(rule, base)
+        flat = enable_when(rule, base, items)
         if flat is None:
-            extensions.append(_expression(fhirpath(rule, policy)))
+            extensions.append(_expression(fhirpath(rule, items, policy)))
         else:
             entry["enableWhen"], behaviour = flat
             if len(entry["enableWhen"]) > 1:
@@ -248,31 +249,35 @@ def questionnaire_item(item: Item, base: str, policy: Policy) -> dict[str, Any]:
     return entry
 
 
-def questionnaire_resource(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The FHIR R4 Questionnaire generated from the definition: one group per step."""
+def questionnaire_resource(config: Mapping[str, Any],
+                           definition: Questionnaire) -> dict[str, Any]:
+    """The FHIR R4 Questionnaire generated from a definition: one group per step."""
     base = base_url(config)
     policy = clinic.policy(config)
     groups = []
-    for step in STEPS:
-        items = [questionnaire_item(item, base, policy) for item in step.items
-                 if item.instrument not in policy.switched_off]
+    for step in definition.steps:
+        items = [questionnaire_item(item, base, policy, definition.items)
+                 for item in step.items if item.instrument not in policy.switched_off]
         group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
                                  "item": items}
-        rules = [ADULT_EXPRESSION] if step.slug in INTAKE.adult_only_steps else []
+        rules = [ADULT_EXPRESSION] if step.slug in definition.adult_only_steps else []
         if step.shown_when is not None:
-            rules.append(fhirpath(step.shown_when, policy))
+            rules.append(fhirpath(step.shown_when, definition.items, policy))
         if rules:
             group["extension"] = [_expression(" and ".join(f"({r})" for r in rules))]
         groups.append(group)
+    # A FHIR name is an identifier: "Check-in" is named PatientCheckIn.
+    name = "".join(word.capitalize() for word in re.split(r"[^A-Za-z0-9]+", definition.title))
     return {
-        "resourceType": "Questionnaire", "id": "intake",
-        "url": canonical_url(base), "version": QUESTIONNAIRE_VERSION,
-        "name": "PatientIntake", "title": f"{config['CLINIC_NAME']} patient intake",
+        "resourceType": "Questionnaire", "id": definition.key,
+        "url": canonical_url(base, definition.key), "version": definition.version,
+        "name": f"Patient{name}",
+        "title": f"{config['CLINIC_NAME']} patient {definition.title.lower()}",
         "status": "active", "subjectType": ["Patient"], "item": groups,
     }
 
 
-def questionnaire(config: Mapping[str, Any]) -> Iterator[bytes]:
-    """The generated Questionnaire as indented JSON: it holds no patient data."""
-    yield json.dumps(questionnaire_resource(config), ensure_ascii=False,
+def questionnaire(config: Mapping[str, Any], definition: Questionnaire) -> Iterator[bytes]:
+    """A generated Questionnaire as indented JSON: it holds no patient data."""
+    yield json.dumps(questionnaire_resource(config, definition), ensure_ascii=False,
                      indent=1).encode("utf-8")

@@ -56,6 +56,9 @@ LONG_TEXT = 600
 HEADING_ROOM = {"h1": 80, "h2": 45}
 #: Lines of typed text per paragraph, so a 5 000-line answer splits cheaply.
 CHUNK_LINES = 40
+#: Each header fact's share of the line; a questionnaire asking fewer leaves room.
+HEADER_WIDTHS = {"Date of birth": 0.13, "Age": 0.07, "Sex at birth": 0.12, "Phone": 0.18,
+                 "Reference": 0.17, "Submitted": 0.33}
 
 INK = colors.HexColor("#1a1a1a")
 MUTED = colors.HexColor("#595959")
@@ -137,7 +140,8 @@ def _styles() -> dict[str, ParagraphStyle]:
 
 
 class _Document:
-    """The story of one summary: each section a method, in the order of §6."""
+    """The story of one summary: each section a method, in the order of §6; a section
+    the summary has nothing for is left out."""
 
     def __init__(self, summary: Summary):
         self.summary = summary
@@ -172,7 +176,7 @@ class _Document:
                  Fact("Submitted", summary.submitted_at)]
         yield Table(
             [[self.p(f.label, "label") for f in facts], [self.p(f.value, "value") for f in facts]],
-            colWidths=[w * FRAME_WIDTH for w in (0.13, 0.07, 0.12, 0.18, 0.17, 0.33)],
+            colWidths=[HEADER_WIDTHS[f.label] * FRAME_WIDTH for f in facts],
             style=[("LEFTPADDING", (0, 0), (-1, -1), 0), ("RIGHTPADDING", (0, 0), (-1, -1), 6),
                    ("TOPPADDING", (0, 0), (-1, -1), 0), ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
                    ("VALIGN", (0, 0), (-1, -1), "TOP")],
@@ -230,6 +234,8 @@ class _Document:
             yield self.p("For information: " + "; ".join(summary.info) + ".", "body")
 
     def indicators(self) -> Iterator[Flowable]:
+        if not self.summary.indicators:
+            return
         yield from self.heading("Indicators (self-reported)", "h1")
         rows = [[self.p(h, "label") for h in ("Indicator", "Result", "Rule")]]
         for line in self.summary.indicators:
@@ -243,10 +249,13 @@ class _Document:
             rows, colWidths=[w * FRAME_WIDTH for w in (0.2, 0.36, 0.44)],
             repeatRows=1, splitInRow=1, style=_grid_style(),
         )
-        yield Spacer(1, 3)
-        yield self.p(self.summary.trial_matches, "body")
+        if self.summary.trial_matches:
+            yield Spacer(1, 3)
+            yield self.p(self.summary.trial_matches, "body")
 
     def instruments(self) -> Iterator[Flowable]:
+        if not self.summary.instruments:
+            return
         yield from self.heading("Questionnaire scores", "h1")
         facts = self.summary.instruments
         width = FRAME_WIDTH / max(1, len(facts))
@@ -259,6 +268,8 @@ class _Document:
     # --- the rest ---------------------------------------------------------------------
 
     def pain(self) -> Iterator[Flowable]:
+        if not self.summary.pain:
+            return
         map_width = 0.46 * FRAME_WIDTH
         drawing = body_map(self.summary.pain_regions, map_width, font_name=FONT)
         facts = [flowable for fact in self.summary.pain
@@ -269,17 +280,24 @@ class _Document:
                            ("LEFTPADDING", (0, 0), (-1, -1), 0)])
 
     def treatments(self) -> Iterator[Flowable]:
+        if not (self.summary.treatments or self.summary.prior_ketamine):
+            return
         yield from self.heading("Treatments tried, with benefit", "h1")
         yield from self.facts(self.summary.treatments)
-        yield from self.heading("Ketamine before", "h2")
-        yield from self.facts(self.summary.prior_ketamine)
+        if self.summary.prior_ketamine:
+            yield from self.heading("Ketamine before", "h2")
+            yield from self.facts(self.summary.prior_ketamine)
 
     def medicines(self) -> Iterator[Flowable]:
+        if not (self.summary.medicines or self.summary.allergies):
+            return
         yield from self.heading("Medicines and allergies", "h1")
         yield from self.facts([*self.summary.medicines, *self.summary.allergies])
 
     def examination(self) -> Iterator[Flowable]:
         summary = self.summary
+        if not (summary.budapest_signs or summary.css_signs):
+            return
         budapest: list[Flowable] = [self.p("Budapest signs, by category", "cell_bold")]
         for category, signs in summary.budapest_signs:
             budapest.append(self.p(category, "category"))

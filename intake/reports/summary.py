@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 from intake import scoring
 from intake.policy import DEFAULT_POLICY
-from intake.questionnaire import INTAKE, ITEMS, Item, Journey, Questionnaire, kind_of
+from intake.questionnaire import Item, Journey, kind_of
+from intake.reports.examination import BUDAPEST_SIGNS, CLINICIAN_CHECKS, CSS_SIGNS
 from intake.workflow import ROUTING
 
 #: What an unanswered shown item reads as in the list of answers.
@@ -23,16 +24,30 @@ UNANSWERED = "—"
 #: What a missing value reads as anywhere else in the summary.
 NOT_ANSWERED = "not answered"
 
+#: What every summary says first: it reports what the patient said, it does not diagnose.
+NOT_A_DIAGNOSIS = "Patient-reported screening summary. Not a diagnosis."
+#: ... and what a summary with the Budapest symptoms adds.
 DISCLAIMER = (
-    "Patient-reported screening summary. Not a diagnosis. The Budapest criteria also "
-    "require examination signs in ≥2 categories, a clinician's judgement that the pain is "
-    "disproportionate, and exclusion of other diagnoses."
+    f"{NOT_A_DIAGNOSIS} The Budapest criteria also require examination signs in ≥2 "
+    "categories, a clinician's judgement that the pain is disproportionate, and exclusion "
+    "of other diagnoses."
 )
 TRIAL_MATCH = scoring.SUPPORTIVE_WORDS
 #: Indicators that count the others: printed as one sentence below the table.
 COUNTERS = ("supportive", "not_assessed")
 #: Indicators the header already shows.
 IN_HEADER = ("age",)
+#: The indicator whose score brings the examination checklist and the Budapest disclaimer.
+BUDAPEST = "budapest_symptom_categories"
+#: The sections only some questionnaires have, each by the question it is about: a summary
+#: has the section when its questionnaire asks that question, and is empty otherwise.
+SECTIONS = {
+    "pain": "pain_regions",
+    "treatments": "treatments_tried",
+    "prior_ketamine": "prior_ketamine",
+    "medicines": "medications_list",
+    "allergies": "allergies",
+}
 
 INSTRUMENT_NAMES = {
     "phq9": "PHQ-9",
@@ -43,34 +58,6 @@ INSTRUMENT_NAMES = {
     "peg": "PEG",
 }
 INSTRUMENT_MAXIMUM = {"phq9": 27, "gad7": 21, "audit_c": 12, "dast10": 10, "stop_bang": 8}
-
-#: The blank examination checklist: the Budapest signs by category [B1][B3].
-BUDAPEST_SIGNS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Sensory", ("Hyperalgesia (to pinprick)",
-                 "Allodynia (to light touch, temperature, deep somatic pressure or joint "
-                 "movement)")),
-    ("Vasomotor", ("Temperature asymmetry", "Skin color changes or asymmetry")),
-    ("Sudomotor / edema", ("Edema", "Sweating changes or asymmetry")),
-    ("Motor / trophic", ("Decreased range of motion",
-                         "Motor dysfunction (weakness, tremor, dystonia)",
-                         "Trophic changes (hair, nail, skin)")),
-)
-#: The CRPS Severity Score's examination signs [C1][C2], as questionnaire.md §6 lists them.
-CSS_SIGNS: tuple[str, ...] = (
-    "Hyperalgesia to pinprick",
-    "Allodynia to light touch, temperature, deep pressure or joint movement",
-    "Temperature asymmetry on palpation",
-    "Skin color asymmetry",
-    "Sweating asymmetry",
-    "Asymmetric edema",
-    "Trophic changes",
-    "Motor changes including decreased active range of motion",
-)
-#: The clinician's part of the criteria, ticked beside the signs.
-CLINICIAN_CHECKS: tuple[str, ...] = (
-    "Pain disproportionate to any inciting event (clinician's judgement)",
-    "No other diagnosis better explains the signs and symptoms",
-)
 
 
 @dataclass(frozen=True)
@@ -159,8 +146,11 @@ class ActionLine:
 
 @dataclass(frozen=True)
 class Summary:
-    """Everything the physician summary prints, in plain strings."""
+    """Everything the physician summary prints, in plain strings; a section a questionnaire
+    does not have is empty."""
 
+    #: What staff call the questionnaire ("Intake").
+    questionnaire_title: str
     clinic_name: str
     reference: str
     patient_name: str
@@ -195,7 +185,7 @@ class Summary:
     @property
     def title(self) -> str:
         """The document title: the reference, never the patient's name."""
-        return f"Intake summary {self.reference}"
+        return f"{self.questionnaire_title} summary {self.reference}"
 
 
 def local_time(moment: dt.datetime, timezone: str) -> str:
@@ -234,59 +224,63 @@ def build_summary(
     timezone: str,
     language: str = "en",
     questionnaire_version: str,
-    questionnaire: Questionnaire = INTAKE,
+    rules: scoring.Rules = scoring.INTAKE_RULES,
     actions: Iterable[StaffAction] = (),
     generated_at: dt.datetime | None = None,
 ) -> Summary:
     """Everything the physician summary prints, for stored (already cleaned) answers."""
+    questionnaire = rules.questionnaire
+    items = questionnaire.items
+    asked = {section for section, item_id in SECTIONS.items() if item_id in items}
     # The instruments the score says were not administered were switched off then.
-    asked = {key: result.get("administered") is not False
-             for key, result in score["instruments"].items()}
-    policy = replace(DEFAULT_POLICY, stop_bang_enabled=asked.get("stop_bang", True),
-                     dast10_enabled=asked.get("dast10", True))
+    administered = {key: result.get("administered") is not False
+                    for key, result in score["instruments"].items()}
+    policy = replace(DEFAULT_POLICY, stop_bang_enabled=administered.get("stop_bang", True),
+                     dast10_enabled=administered.get("dast10", True))
     indicators = score["indicators"]
+    # The indicators it declares, then any other its score holds.
+    indicator_keys = (*rules.indicators,
+                      *(key for key in indicators if key not in rules.indicators))
+    examination = BUDAPEST in indicator_keys
     journey = Journey(questionnaire, answers, reference_date, policy)
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
     else:
         submitted = submitted_at.isoformat()
     return Summary(
+        questionnaire_title=questionnaire.title,
         clinic_name=clinic_name,
         reference=reference,
         patient_name=f"{answers.get('first_name', '')} {answers.get('last_name', '')}".strip(),
-        patient=(
-            Fact("Date of birth", answers.get("dob", NOT_ANSWERED)),
-            Fact("Age", _number(indicators.get("age"))),
-            Fact("Sex at birth", _words(answers, "sex_at_birth")),
-            Fact("Phone", answers.get("phone", NOT_ANSWERED)),
-        ),
+        patient=_patient_facts(items, answers, indicators),
         submitted_at=submitted,
         language_note="Answered in Spanish" if language == "es" else "",
         routing=score["routing"],
         routing_meaning=ROUTING[score["routing"]].meaning if score["routing"] in ROUTING else "",
-        disclaimer=DISCLAIMER,
-        flags=tuple(_flag_line(flag, score) for flag in score["flags"]),
+        disclaimer=DISCLAIMER if examination else NOT_A_DIAGNOSIS,
+        flags=tuple(_flag_line(flag, score, items) for flag in score["flags"]),
         info=tuple(_info(code) for code in score["info"]),
-        indicators=_indicator_lines(indicators),
-        trial_matches=_trial_matches(indicators),
-        instruments=_instrument_lines(score, answers),
+        indicators=_indicator_lines(indicator_keys, indicators),
+        trial_matches=_trial_matches(indicators) if set(COUNTERS) <= set(indicator_keys) else "",
+        instruments=_instrument_lines(score, answers, items),
         pain_regions=tuple(answers.get("pain_regions", ())),
-        pain=_pain_facts(answers, indicators),
-        treatments=_treatment_facts(answers),
-        prior_ketamine=_prior_ketamine_facts(answers),
+        pain=_pain_facts(items, answers, indicators) if "pain" in asked else (),
+        treatments=_treatment_facts(items, answers) if "treatments" in asked else (),
+        prior_ketamine=(_prior_ketamine_facts(items, answers)
+                        if "prior_ketamine" in asked else ()),
         medicines=(
             Fact("Medicines taken now", answers.get("medications_list", NOT_ANSWERED)),
-            Fact("Takes any of these now", _words(answers, "med_classes")),
-            *((Fact("Opioid, dose and how often", _words(answers, "opioid_details")),)
+            Fact("Takes any of these now", _words(items, answers, "med_classes")),
+            *((Fact("Opioid, dose and how often", _words(items, answers, "opioid_details")),)
               if "opioid" in answers.get("med_classes", ()) else ()),
-        ),
+        ) if "medicines" in asked else (),
         allergies=(
-            Fact("Allergic reaction to ketamine", _words(answers, "ketamine_allergy")),
+            Fact("Allergic reaction to ketamine", _words(items, answers, "ketamine_allergy")),
             Fact("Other allergies", answers.get("allergies", NOT_ANSWERED)),
-        ),
-        budapest_signs=BUDAPEST_SIGNS,
-        css_signs=CSS_SIGNS,
-        clinician_checks=CLINICIAN_CHECKS,
+        ) if "allergies" in asked else (),
+        budapest_signs=BUDAPEST_SIGNS if examination else (),
+        css_signs=CSS_SIGNS if examination else (),
+        clinician_checks=CLINICIAN_CHECKS if examination else (),
         steps=tuple(
             StepAnswers(step.title, tuple(
                 _answer_line(item, answers.get(item.id)) for item in journey.shown_items(step)
@@ -303,6 +297,7 @@ def build_summary(
 
 
 _INFO = {info.code: info for info in scoring.INFO}
+_INDICATORS = {indicator.key: indicator for indicator in scoring.INDICATORS}
 
 
 def _number(value: Any) -> str:
@@ -311,8 +306,21 @@ def _number(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def _words(answers: Mapping[str, Any], item_id: str) -> str:
-    return answer_words(ITEMS[item_id], answers.get(item_id))
+def _words(items: Mapping[str, Item], answers: Mapping[str, Any], item_id: str) -> str:
+    return answer_words(items[item_id], answers.get(item_id))
+
+
+def _patient_facts(items: Mapping[str, Item], answers: Mapping[str, Any],
+                   indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
+    facts = []
+    if "dob" in items:
+        facts += [Fact("Date of birth", answers.get("dob", NOT_ANSWERED)),
+                  Fact("Age", _number(indicators.get("age")))]
+    if "sex_at_birth" in items:
+        facts.append(Fact("Sex at birth", _words(items, answers, "sex_at_birth")))
+    if "phone" in items:
+        facts.append(Fact("Phone", answers.get("phone", NOT_ANSWERED)))
+    return tuple(facts)
 
 
 def _answer_line(item: Item, value: Any) -> AnswerLine:
@@ -321,7 +329,8 @@ def _answer_line(item: Item, value: Any) -> AnswerLine:
     return AnswerLine(question_words(item), answer_words(item, value), answered=True)
 
 
-def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any]) -> Trigger:
+def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any],
+             items: Mapping[str, Item]) -> Trigger:
     item_id, value = trigger["item"], trigger.get("answer")
     if item_id in score["instruments"]:
         name = INSTRUMENT_NAMES.get(item_id, item_id)
@@ -332,19 +341,20 @@ def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any]) -> Trigger:
         return Trigger(f"{name} total", str(value))
     if item_id == "phq9_9_endorsed":
         return Trigger("PHQ-9 item 9, highest answer at an earlier save",
-                       answer_words(ITEMS["phq9_9"], value))
-    if item_id in ITEMS:
-        item = ITEMS[item_id]
+                       answer_words(items["phq9_9"], value))
+    if item_id in items:
+        item = items[item_id]
         if item.id == "dob" and value is not None:
             return Trigger(item.label, f"{value} (age {score['indicators'].get('age')})")
         return Trigger(question_words(item), answer_words(item, value))
     return Trigger(item_id.replace("_", " ").capitalize(), _number(value))
 
 
-def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any]) -> FlagLine:
+def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any],
+               items: Mapping[str, Item]) -> FlagLine:
     return FlagLine(
         code=flag["code"], tier=flag["tier"], title=flag["title"],
-        triggers=tuple(_trigger(t, score) for t in flag["triggers"]),
+        triggers=tuple(_trigger(t, score, items) for t in flag["triggers"]),
         source=flag["source"],
     )
 
@@ -354,13 +364,22 @@ def _info(code: str) -> str:
     return f"{info.title} ({info.source})" if info else code
 
 
-def _indicator_lines(indicators: Mapping[str, Any]) -> tuple[IndicatorLine, ...]:
+def _indicator_lines(keys: Iterable[str],
+                     indicators: Mapping[str, Any]) -> tuple[IndicatorLine, ...]:
     lines = []
-    for indicator in scoring.INDICATORS:
-        if indicator.key in COUNTERS + IN_HEADER:
+    for key in keys:
+        indicator = _INDICATORS.get(key)
+        value = indicators.get(key)
+        if key in COUNTERS + IN_HEADER:
             continue
-        value = indicators.get(indicator.key)
-        if indicator.key == "budapest_symptom_categories":
+        if indicator is None:
+            # An indicator the intake's scoring does not define: its key and value only.
+            lines.append(IndicatorLine(
+                name=key.replace("_", " ").capitalize(),
+                value="not assessed" if value is None else _number(value),
+                rule="", supportive=None, note=""))
+            continue
+        if indicator.key == BUDAPEST:
             shown = scoring.budapest_label(value)
         elif indicator.key == "css_symptom_subscore":
             shown = scoring.css_label(value)
@@ -389,8 +408,8 @@ def _trial_matches(indicators: Mapping[str, Any]) -> str:
             f"{missing} not assessed.")
 
 
-def _instrument_lines(score: Mapping[str, Any],
-                      answers: Mapping[str, Any]) -> tuple[Fact, ...]:
+def _instrument_lines(score: Mapping[str, Any], answers: Mapping[str, Any],
+                      items: Mapping[str, Item]) -> tuple[Fact, ...]:
     facts = []
     under_18 = any(flag["code"] == "AGE_UNDER_18" for flag in score["flags"])
     for key, result in score["instruments"].items():
@@ -405,7 +424,7 @@ def _instrument_lines(score: Mapping[str, Any],
         if total is None:
             facts.append(Fact(name, "incomplete — not scored"))
             continue
-        shown = f"{total}/{INSTRUMENT_MAXIMUM.get(key, '?')}"
+        shown = f"{total}/{INSTRUMENT_MAXIMUM.get(key) or _highest_total(key, items)}"
         if result.get("band"):
             shown += f" · {result['band'].replace('_', ' ')}"
         if key == "audit_c":
@@ -418,51 +437,62 @@ def _instrument_lines(score: Mapping[str, Any],
     return tuple(facts)
 
 
-def _pain_facts(answers: Mapping[str, Any], indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
+def _highest_total(instrument: str, items: Mapping[str, Item]) -> str:
+    """An instrument's highest total, where its items' answers sum to it; else "?"."""
+    maxima = [item.maximum for item in items.values() if item.instrument == instrument]
+    if not maxima or not all(isinstance(most, (int, float)) for most in maxima):
+        return "?"
+    return _number(sum(maxima))
+
+
+def _pain_facts(items: Mapping[str, Item], answers: Mapping[str, Any],
+                indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
     onset = answers.get("onset")
     months = indicators.get("duration_months")
     if onset and months is not None:
         onset = f"{onset} ({months} months)"
-    event = _words(answers, "inciting_event")
+    event = _words(items, answers, "inciting_event")
     if answers.get("inciting_event_other"):
         event = f"{event}: {answers['inciting_event_other']}"
-    diagnosis = _words(answers, "clinician_dx_crps")
+    diagnosis = _words(items, answers, "clinician_dx_crps")
     if answers.get("crps_type"):
-        diagnosis = f"{diagnosis}, {_words(answers, 'crps_type')}"
+        diagnosis = f"{diagnosis}, {_words(items, answers, 'crps_type')}"
     return (
         Fact("What started it", event),
         Fact("Began", onset or NOT_ANSWERED),
         Fact("Pain now / average / worst in past week",
              " / ".join(_number(answers.get(i)) for i in
                         ("nrs_now", "nrs_avg_week", "nrs_worst_week"))),
-        Fact("Spread beyond where it started", _words(answers, "pain_spread")),
+        Fact("Spread beyond where it started", _words(items, answers, "pain_spread")),
         Fact("A doctor has told them it is CRPS (as reported)", diagnosis),
         Fact("Other causes doctors suggested", answers.get("other_dx_suggested", NOT_ANSWERED)),
     )
 
 
-def _treatment_facts(answers: Mapping[str, Any]) -> tuple[Fact, ...]:
-    tried = ITEMS["treatments_tried"]
+def _treatment_facts(items: Mapping[str, Item],
+                     answers: Mapping[str, Any]) -> tuple[Fact, ...]:
+    tried = items["treatments_tried"]
     codes = answers.get("treatments_tried", ())
     if not codes:
         return (Fact("Treatments tried", NOT_ANSWERED),)
     facts = []
     for code in codes:
-        benefit = _words(answers, f"benefit_{code}") if code != "none" else ""
+        benefit = _words(items, answers, f"benefit_{code}") if code != "none" else ""
         for device in ("scs", "drg"):
             if code == device and answers.get(f"{device}_status"):
-                benefit = f"{benefit}; {_words(answers, f'{device}_status')}"
+                benefit = f"{benefit}; {_words(items, answers, f'{device}_status')}"
         facts.append(Fact(tried.choice_label(code), benefit))
     return tuple(facts)
 
 
-def _prior_ketamine_facts(answers: Mapping[str, Any]) -> tuple[Fact, ...]:
+def _prior_ketamine_facts(items: Mapping[str, Item],
+                          answers: Mapping[str, Any]) -> tuple[Fact, ...]:
     route = answers.get("prior_ketamine")
     if route in (None, "none"):
-        return (Fact("Ketamine treatment before", _words(answers, "prior_ketamine")),)
+        return (Fact("Ketamine treatment before", _words(items, answers, "prior_ketamine")),)
     return (
-        Fact("Route", _words(answers, "prior_ketamine")),
-        Fact("Year of the last treatment", _words(answers, "prior_ketamine_year")),
-        Fact("Benefit", _words(answers, "prior_ketamine_benefit")),
-        Fact("Weeks it helped", _words(answers, "prior_ketamine_weeks")),
+        Fact("Route", _words(items, answers, "prior_ketamine")),
+        Fact("Year of the last treatment", _words(items, answers, "prior_ketamine_year")),
+        Fact("Benefit", _words(items, answers, "prior_ketamine_benefit")),
+        Fact("Weeks it helped", _words(items, answers, "prior_ketamine_weeks")),
     )

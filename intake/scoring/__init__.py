@@ -85,6 +85,10 @@ class Rules:
     safety_question: Callable[[str], tuple[questionnaire.Item, str]]
     #: Each flag's and information item's rule in words under a policy, by code.
     rule_words: Callable[[Policy], Mapping[str, str]] = lambda policy: {}
+    #: The indicator keys its scores hold, in the order the exports give them columns.
+    indicators: tuple[str, ...] = ()
+    #: The instrument keys its scores hold, in the order the exports give them columns.
+    instruments: tuple[str, ...] = ()
 
 
 def _intake_safety_question(code: str) -> tuple[questionnaire.Item, str]:
@@ -99,6 +103,8 @@ INTAKE_RULES = Rules(
     unanswered=unanswered_safety,
     safety_question=_intake_safety_question,
     rule_words=rule_words,
+    indicators=tuple(indicator.key for indicator in INDICATORS),
+    instruments=INSTRUMENTS,
 )
 
 

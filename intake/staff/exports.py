@@ -10,8 +10,9 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
+from intake import clinic
 from intake.models import utcnow
-from intake.reports.export import FORMATS, Export, ExportFilter
+from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, Export, ExportFilter
 from intake.staff.access import bp, roles_required
 from intake.workflow import STATUS_LABELS
 
@@ -26,6 +27,9 @@ STATUS_CHOICES = [
 
 
 class ExportForm(FlaskForm):
+    #: Its choices are the questionnaires served when the form is made; a post without
+    #: one exports the default.
+    questionnaire = SelectField("Questionnaire", default=DEFAULT_QUESTIONNAIRE)
     format = RadioField("Format", choices=FORMAT_CHOICES, default="excel-csv",
                         validators=[InputRequired()])
     since = DateField("Submitted on or after", validators=[Optional()])
@@ -33,8 +37,15 @@ class ExportForm(FlaskForm):
     status = SelectField("Status", choices=STATUS_CHOICES, default="",
                          validators=[Optional()])
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The questionnaires the clinic serves now: one file holds one of them.
+        self.questionnaire.choices = [SelectChoice(key, rules.questionnaire.title)
+                                      for key, rules in clinic.RULES.items()]
+
     def selection(self) -> ExportFilter:
-        return ExportFilter(self.since.data, self.until.data, self.status.data or None)
+        return ExportFilter(self.since.data, self.until.data, self.status.data or None,
+                            self.questionnaire.data)
 
     def validate_until(self, field: Any) -> None:
         problem = self.selection().dates_problem()
@@ -57,7 +68,8 @@ def export():
     chosen = FORMATS[form.format.data]
     run = Export(chosen.name, form.selection(), config, via="web")
     today = utcnow().astimezone(ZoneInfo(config["CLINIC_TIMEZONE"])).date()
+    filename = chosen.filename(today, form.questionnaire.data)
     return Response(
         stream_with_context(run.chunks()), mimetype=chosen.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{chosen.filename(today)}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

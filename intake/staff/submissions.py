@@ -17,7 +17,7 @@ from sqlalchemy import or_, select
 from wtforms import HiddenField, RadioField, SelectChoice, SelectField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
-from intake import audit, bodymap, clinic, scoring
+from intake import audit, bodymap, clinic
 from intake import questionnaire as q
 from intake.models import Submission, SubmissionEvent, begin_write, db
 from intake.questionnaire import forms
@@ -100,12 +100,14 @@ def visible_submission(reference: str, lock: bool = False) -> Submission:
 
 
 def provisional_score(draft: Submission) -> dict[str, Any] | None:
-    """An urgent draft scored on its answers so far (today in the clinic), if they score."""
+    """An urgent draft scored by its own questionnaire's rules on its answers so far (today
+    in the clinic), if they score."""
     policy = clinic.policy()
     today = clinic.today()
+    rules = clinic.rules(draft.questionnaire)
     try:
-        answers = q.drop_hidden(q.INTAKE, draft.answers, today, policy)
-        return scoring.score(answers, today, policy)
+        answers = q.drop_hidden(rules.questionnaire, draft.answers, today, policy)
+        return rules.score(answers, today, policy, draft.inputs)
     except q.MalformedAnswers:
         return None
 

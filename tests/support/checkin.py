@@ -90,4 +90,5 @@ CHECKIN_RULES = Rules(
     CHECKIN, score=score, unanswered=unanswered,
     safety_question=lambda code: (CHECKIN.items[code], CHECKIN.items[code].label),
     rule_words=lambda policy: {flag.code: flag.rule(CHECKIN, policy) for flag in FLAGS},
+    indicators=("pain_change",), instruments=("phq2",),
 )
