@@ -46,7 +46,7 @@ def build(answers: dict, submitted_on: str = "2025-06-01", policy: Policy | None
         answers=cleaned, score=score, reference=REFERENCE,
         submitted_at=dt.datetime(2025, 6, 1, 18, 32, tzinfo=dt.UTC),
         reference_date=reference_date, clinic_name=CLINIC, timezone="America/New_York",
-        questionnaire_version=QUESTIONNAIRE_VERSION, **options,
+        questionnaire_version=QUESTIONNAIRE_VERSION, policy=policy, **options,
     )
     return render_pdf(summary), score
 
@@ -283,6 +283,19 @@ def test_switched_off_and_incomplete_instruments_say_so(tmp_path):
     assert "PHQ-9 GAD-7 AUDIT-C DAST-10 STOP-Bang" in instruments
     assert "8/27 · mild incomplete — not scored" in instruments
     assert "not administered" in instruments
+
+
+def test_each_flag_prints_the_rule_that_raised_it_as_the_clinic_set_it(tmp_path):
+    answers = {**p01(), "bp_systolic": 175}
+    pdf, score = build(answers, policy=Policy(bp_systolic_hold=170))
+    assert "BP_UNCONTROLLED" in [flag["code"] for flag in score["flags"]]
+    page_text = flat(extract(pdf, tmp_path))
+    assert ("Rule: Top blood pressure number (bp_systolic) 170 or more; or bottom blood "
+            "pressure number (bp_diastolic) 100 or more; or high blood pressure (htn) yes and "
+            "well controlled (htn_controlled) no") in page_text
+    default_pdf, _ = build(answers)
+    assert "Rule: Top blood pressure number (bp_systolic) 170" not in flat(
+        extract(default_pdf, tmp_path))
 
 
 def test_spanish_answers_and_staff_actions_are_shown(tmp_path):

@@ -149,12 +149,13 @@ def test_staff_see_the_check_ins_flag_scores_and_answers_and_no_intake_section(
     assert page.status_code == 200
     text = " ".join(re.sub(r"<[^>]+>", " ", page.get_data(as_text=True)).split())
     assert text.startswith(f"Check-in {reference}")
-    assert "Routing: REVIEW-FLAGS" in text and f"REVIEW {LOW_MOOD} phq2 total: 4" in text
+    assert "Routing: REVIEW-FLAGS" in text and f"REVIEW {LOW_MOOD} PHQ-2 total: 4" in text
+    assert "Rule: PHQ-2 answered sum (phq2) 3 or more, unanswered items counting 0" in text
     assert "Pain change -3" in text  # 5 now against a baseline of 8
-    assert "Questionnaire scores phq2 4/6" in text
+    assert "Questionnaire scores PHQ-2 4/6" in text
     assert "Your pain since your visit How bad is your pain right now? 5/10" in text
     assert "What helped? —" in text  # shown after a "yes", left unanswered
-    assert "Your mood Little interest or pleasure in doing things" in text
+    assert "Your mood PHQ-2: Little interest or pleasure in doing things" in text
     assert "Patient-reported screening summary. Not a diagnosis." in text
     assert [heading for heading in INTAKE_HEADINGS if heading in text] == []
 
@@ -167,7 +168,8 @@ def test_the_check_ins_pdf_has_its_steps_answers_and_flag_and_no_intake_section(
     reader = PdfReader(io.BytesIO(response.get_data()))
     assert reader.metadata.title == f"Check-in summary {reference}"
     text = " ".join(" ".join(page.extract_text() for page in reader.pages).split())
-    assert f"REVIEW {LOW_MOOD}" in text and "phq2 total: 4" in text
+    assert f"REVIEW {LOW_MOOD}" in text and "PHQ-2 total: 4" in text
+    assert "Rule: PHQ-2 answered sum (phq2) 3 or more" in text
     assert "Your pain since your visit" in text and "Your mood" in text
     assert "How bad is your pain right now? 5/10" in text
     assert "Is your pain better than before your visit? Yes" in text

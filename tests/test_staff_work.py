@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import io
 import json
 import re
@@ -430,6 +431,7 @@ def test_the_page_shows_the_summary_the_pdf_prints(app, physician, walked):
     for flag in submission.score["flags"]:
         assert flag["title"] in page
         assert f"Source: {flag['source']}" in page.replace("&#39;", "'")
+        assert f"Rule: {scoring.rule_words()[flag['code']]}" in html.unescape(page)
     assert "Budapest symptom categories (self-reported)" in page
     assert "Average pain in the past week (0-10)" in page
     assert "Questionnaire scores" in page and "PHQ-9" in page

@@ -90,7 +90,7 @@ def submission_summary(submission: Submission, config: Mapping[str, Any],
         submitted_at=moment, reference_date=reference_date, clinic_name=config["CLINIC_NAME"],
         timezone=timezone, language=submission.language,
         questionnaire_version=submission.questionnaire_version,
-        rules=clinic.rules(submission.questionnaire),
+        rules=clinic.rules(submission.questionnaire), policy=clinic.policy(config),
         actions=staff_actions(submission),
     )
 

@@ -73,7 +73,7 @@ def score_command(file: Path, pdf_path: Path | None) -> None:
             score=score, reference=NO_REFERENCE, submitted_at=submitted_on,
             reference_date=submitted_on, clinic_name=config["CLINIC_NAME"],
             timezone=config.get("CLINIC_TIMEZONE", "America/New_York"),
-            questionnaire_version=QUESTIONNAIRE_VERSION,
+            questionnaire_version=QUESTIONNAIRE_VERSION, policy=policy,
         )
         try:
             pdf_path.write_bytes(render_pdf(summary, font_dir(config)))

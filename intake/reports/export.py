@@ -144,11 +144,11 @@ def columns(rules: scoring.Rules) -> tuple[Column, ...]:
     columns += [Column(f"ind_{key}", "number",
                        _INDICATOR_NAMES.get(key) or key.replace("_", " ").capitalize(),
                        _indicator(key)) for key in rules.indicators]
+    keys = [instrument.key for instrument in rules.instruments]
     columns += [Column(f"{key}_total", "integer", f"{key} total; empty when incomplete or "
-                       "not asked", _instrument(key, "total")) for key in rules.instruments]
+                       "not asked", _instrument(key, "total")) for key in keys]
     columns += [Column(f"{key}_{field}", kind, description, _instrument(key, field))
-                for key, field, kind, description in INSTRUMENT_DETAILS
-                if key in rules.instruments]
+                for key, field, kind, description in INSTRUMENT_DETAILS if key in keys]
     columns += [Column(item.id, item.type, item_text(item),
                        _answer(item.id), item) for item in rules.questionnaire.items.values()]
     return tuple(columns)

@@ -219,6 +219,8 @@ class _Document:
                 Paragraph(f"• {text(t.label)}{t.joiner}<b>{text(t.answer)}</b>", self.s["cell"])
                 for t in flag.triggers
             ]
+            if flag.rule:
+                content.append(self.p(f"Rule: {flag.rule}", "small"))
             content.append(self.p(f"Source: {flag.source}", "small"))
             yield Table(
                 [[Paragraph(text(flag.tier.upper()), badge), content]],

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from intake import scoring
-from intake.policy import DEFAULT_POLICY
+from intake.policy import DEFAULT_POLICY, Policy, rules_version
 from intake.questionnaire import Item, Journey, kind_of
 from intake.reports.examination import BUDAPEST_SIGNS, CLINICIAN_CHECKS, CSS_SIGNS
 from intake.workflow import ROUTING
@@ -49,16 +49,6 @@ SECTIONS = {
     "allergies": "allergies",
 }
 
-INSTRUMENT_NAMES = {
-    "phq9": "PHQ-9",
-    "gad7": "GAD-7",
-    "audit_c": "AUDIT-C",
-    "dast10": "DAST-10",
-    "stop_bang": "STOP-Bang",
-    "peg": "PEG",
-}
-INSTRUMENT_MAXIMUM = {"phq9": 27, "gad7": 21, "audit_c": 12, "dast10": 10, "stop_bang": 8}
-
 
 @dataclass(frozen=True)
 class Fact:
@@ -92,6 +82,8 @@ class FlagLine:
     tier: str
     title: str
     triggers: tuple[Trigger, ...]
+    #: The rule in words, generated from the condition that raised it.
+    rule: str
     source: str
 
 
@@ -206,10 +198,10 @@ def answer_words(item: Item, value: Any) -> str:
     return kind_of(item).physician_words(item, value)
 
 
-def question_words(item: Item) -> str:
-    """The question as the physician reads it in the list of answers."""
-    if item.instrument in INSTRUMENT_NAMES and item.instrument != "peg":
-        return f"{INSTRUMENT_NAMES[item.instrument]}: {item.label}"
+def question_words(item: Item, names: Mapping[str, str]) -> str:
+    """The question as the physician reads it, an instrument's item with its name."""
+    if item.instrument in names:
+        return f"{names[item.instrument]}: {item.label}"
     return item.label
 
 
@@ -225,6 +217,7 @@ def build_summary(
     language: str = "en",
     questionnaire_version: str,
     rules: scoring.Rules = scoring.INTAKE_RULES,
+    policy: Policy = DEFAULT_POLICY,
     actions: Iterable[StaffAction] = (),
     generated_at: dt.datetime | None = None,
 ) -> Summary:
@@ -232,17 +225,19 @@ def build_summary(
     questionnaire = rules.questionnaire
     items = questionnaire.items
     asked = {section for section, item_id in SECTIONS.items() if item_id in items}
+    names = {instrument.key: instrument.name for instrument in rules.instruments}
     # The instruments the score says were not administered were switched off then.
     administered = {key: result.get("administered") is not False
                     for key, result in score["instruments"].items()}
-    policy = replace(DEFAULT_POLICY, stop_bang_enabled=administered.get("stop_bang", True),
-                     dast10_enabled=administered.get("dast10", True))
+    asked_then = replace(policy, stop_bang_enabled=administered.get("stop_bang", True),
+                         dast10_enabled=administered.get("dast10", True))
     indicators = score["indicators"]
     # The indicators it declares, then any other its score holds.
     indicator_keys = (*rules.indicators,
                       *(key for key in indicators if key not in rules.indicators))
     examination = BUDAPEST in indicator_keys
-    journey = Journey(questionnaire, answers, reference_date, policy)
+    journey = Journey(questionnaire, answers, reference_date, asked_then)
+    rule_words = rules.rule_words(policy)
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
     else:
@@ -258,11 +253,12 @@ def build_summary(
         routing=score["routing"],
         routing_meaning=ROUTING[score["routing"]].meaning if score["routing"] in ROUTING else "",
         disclaimer=DISCLAIMER if examination else NOT_A_DIAGNOSIS,
-        flags=tuple(_flag_line(flag, score, items) for flag in score["flags"]),
+        flags=tuple(_flag_line(flag, score, items, names, rule_words)
+                    for flag in score["flags"]),
         info=tuple(_info(code) for code in score["info"]),
         indicators=_indicator_lines(indicator_keys, indicators),
         trial_matches=_trial_matches(indicators) if set(COUNTERS) <= set(indicator_keys) else "",
-        instruments=_instrument_lines(score, answers, items),
+        instruments=_instrument_lines(score, answers, rules.instruments),
         pain_regions=tuple(answers.get("pain_regions", ())),
         pain=_pain_facts(items, answers, indicators) if "pain" in asked else (),
         treatments=_treatment_facts(items, answers) if "treatments" in asked else (),
@@ -283,7 +279,8 @@ def build_summary(
         clinician_checks=CLINICIAN_CHECKS if examination else (),
         steps=tuple(
             StepAnswers(step.title, tuple(
-                _answer_line(item, answers.get(item.id)) for item in journey.shown_items(step)
+                _answer_line(item, answers.get(item.id), names)
+                for item in journey.shown_items(step)
             ))
             for step in journey.steps
         ),
@@ -291,9 +288,16 @@ def build_summary(
             ActionLine(a.who, local_time(a.when, timezone), a.what, a.reason) for a in actions
         ),
         questionnaire_version=questionnaire_version,
-        rules_version=score["rules_version"],
+        rules_version=_versions(score["rules_version"], rules_version(policy)),
         generated_at=local_time(generated_at or dt.datetime.now(dt.UTC), timezone),
     )
+
+
+def _versions(scored: str, current: str) -> str:
+    """The rules a score was made with; the rule words printed are the clinic's current."""
+    if scored == current:
+        return scored
+    return f"{scored} (the rules printed are this clinic's current, {current}: rescore to apply)"
 
 
 _INFO = {info.code: info for info in scoring.INFO}
@@ -323,17 +327,17 @@ def _patient_facts(items: Mapping[str, Item], answers: Mapping[str, Any],
     return tuple(facts)
 
 
-def _answer_line(item: Item, value: Any) -> AnswerLine:
+def _answer_line(item: Item, value: Any, names: Mapping[str, str]) -> AnswerLine:
     if value is None or value == []:
-        return AnswerLine(question_words(item), UNANSWERED, answered=False)
-    return AnswerLine(question_words(item), answer_words(item, value), answered=True)
+        return AnswerLine(question_words(item, names), UNANSWERED, answered=False)
+    return AnswerLine(question_words(item, names), answer_words(item, value), answered=True)
 
 
 def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any],
-             items: Mapping[str, Item]) -> Trigger:
+             items: Mapping[str, Item], names: Mapping[str, str]) -> Trigger:
     item_id, value = trigger["item"], trigger.get("answer")
     if item_id in score["instruments"]:
-        name = INSTRUMENT_NAMES.get(item_id, item_id)
+        name = names.get(item_id, item_id)
         if value is None:
             return Trigger(name, "not complete")
         if trigger.get("note") == "incomplete":
@@ -346,16 +350,16 @@ def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any],
         item = items[item_id]
         if item.id == "dob" and value is not None:
             return Trigger(item.label, f"{value} (age {score['indicators'].get('age')})")
-        return Trigger(question_words(item), answer_words(item, value))
+        return Trigger(question_words(item, names), answer_words(item, value))
     return Trigger(item_id.replace("_", " ").capitalize(), _number(value))
 
 
-def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any],
-               items: Mapping[str, Item]) -> FlagLine:
+def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any], items: Mapping[str, Item],
+               names: Mapping[str, str], rules: Mapping[str, str]) -> FlagLine:
     return FlagLine(
         code=flag["code"], tier=flag["tier"], title=flag["title"],
-        triggers=tuple(_trigger(t, score, items) for t in flag["triggers"]),
-        source=flag["source"],
+        triggers=tuple(_trigger(t, score, items, names) for t in flag["triggers"]),
+        rule=rules.get(flag["code"], ""), source=flag["source"],
     )
 
 
@@ -409,11 +413,12 @@ def _trial_matches(indicators: Mapping[str, Any]) -> str:
 
 
 def _instrument_lines(score: Mapping[str, Any], answers: Mapping[str, Any],
-                      items: Mapping[str, Item]) -> tuple[Fact, ...]:
+                      instruments: Iterable[scoring.Instrument]) -> tuple[Fact, ...]:
     facts = []
     under_18 = any(flag["code"] == "AGE_UNDER_18" for flag in score["flags"])
+    known = {instrument.key: instrument for instrument in instruments}
     for key, result in score["instruments"].items():
-        name = INSTRUMENT_NAMES.get(key, key)
+        name = known[key].name if key in known else key
         total = result.get("total")
         if result.get("administered") is False:
             facts.append(Fact(name, "not administered"))
@@ -424,25 +429,17 @@ def _instrument_lines(score: Mapping[str, Any], answers: Mapping[str, Any],
         if total is None:
             facts.append(Fact(name, "incomplete — not scored"))
             continue
-        shown = f"{total}/{INSTRUMENT_MAXIMUM.get(key) or _highest_total(key, items)}"
+        shown = f"{total}/{known[key].maximum}" if key in known else str(total)
         if result.get("band"):
             shown += f" · {result['band'].replace('_', ' ')}"
         if key == "audit_c":
-            threshold = 4 if answers.get("sex_at_birth") == "male" else 3
+            threshold = scoring.audit_c_cutoff(answers)
             shown += (f" · {'positive' if result.get('positive') else 'not positive'}"
                       f" (positive at ≥{threshold})")
         if result.get("partial"):
             shown += " · partial: BMI or neck size not known, scored 0"
         facts.append(Fact(name, shown))
     return tuple(facts)
-
-
-def _highest_total(instrument: str, items: Mapping[str, Item]) -> str:
-    """An instrument's highest total, where its items' answers sum to it; else "?"."""
-    maxima = [item.maximum for item in items.values() if item.instrument == instrument]
-    if not maxima or not all(isinstance(most, (int, float)) for most in maxima):
-        return "?"
-    return _number(sum(maxima))
 
 
 def _pain_facts(items: Mapping[str, Item], answers: Mapping[str, Any],

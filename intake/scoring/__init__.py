@@ -38,10 +38,13 @@ from intake.scoring.flags import (  # noqa: F401
 )
 from intake.scoring.measures import (  # noqa: F401
     INDICATORS,
+    INSTRUMENT_TABLE,
     INSTRUMENTS,
     SUPPORTIVE_WORDS,
     Facts,
     Indicator,
+    Instrument,
+    audit_c_cutoff,
     budapest_label,
     css_label,
     instrument_result,
@@ -87,8 +90,8 @@ class Rules:
     rule_words: Callable[[Policy], Mapping[str, str]] = lambda policy: {}
     #: The indicator keys its scores hold, in the order the exports give them columns.
     indicators: tuple[str, ...] = ()
-    #: The instrument keys its scores hold, in the order the exports give them columns.
-    instruments: tuple[str, ...] = ()
+    #: The instruments its scores hold, in the order the exports give them columns.
+    instruments: tuple[Instrument, ...] = ()
 
 
 def _intake_safety_question(code: str) -> tuple[questionnaire.Item, str]:
@@ -104,7 +107,7 @@ INTAKE_RULES = Rules(
     safety_question=_intake_safety_question,
     rule_words=rule_words,
     indicators=tuple(indicator.key for indicator in INDICATORS),
-    instruments=INSTRUMENTS,
+    instruments=INSTRUMENT_TABLE,
 )
 
 

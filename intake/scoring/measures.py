@@ -43,6 +43,11 @@ AUDIT_C_POINTS = {
 }
 
 
+def audit_c_cutoff(answers: Mapping[str, Any]) -> int:
+    """AUDIT-C is positive at 4 for men and at 3 for everyone else."""
+    return 4 if answers.get("sex_at_birth") == "male" else 3
+
+
 def _audit_c(facts: Facts) -> Tally:
     if facts.answers.get("auditc_1") == "never":
         return Tally(0, True)
@@ -90,6 +95,8 @@ class Instrument:
     key: str
     name: str
     tally: Callable[[Facts], Tally]
+    #: Its highest total, printed beside a total ("12/27").
+    maximum: int
     bands: tuple[tuple[int, str], ...] = ()
     #: What the sum counts, where the rule's words need it.
     counts: str = ""
@@ -99,15 +106,15 @@ class Instrument:
 
 
 INSTRUMENT_TABLE = (
-    Instrument("phq9", "PHQ-9", sum_items(PHQ9_ITEMS),
+    Instrument("phq9", "PHQ-9", sum_items(PHQ9_ITEMS), 27,
                ((20, "severe"), (15, "moderately_severe"), (10, "moderate"), (5, "mild"),
                 (0, "minimal"))),
-    Instrument("gad7", "GAD-7", sum_items(tuple(f"gad7_{n}" for n in range(1, 8))),
+    Instrument("gad7", "GAD-7", sum_items(tuple(f"gad7_{n}" for n in range(1, 8))), 21,
                ((15, "severe"), (10, "moderate"), (5, "mild"), (0, "minimal"))),
-    Instrument("audit_c", "AUDIT-C", _audit_c),
-    Instrument("dast10", "DAST-10", _dast10,
+    Instrument("audit_c", "AUDIT-C", _audit_c, 12),
+    Instrument("dast10", "DAST-10", _dast10, 10,
                ((9, "severe"), (6, "substantial"), (3, "moderate"), (1, "low"), (0, "none"))),
-    Instrument("stop_bang", "STOP-Bang", _stop_bang,
+    Instrument("stop_bang", "STOP-Bang", _stop_bang, 8,
                ((5, "high"), (3, "intermediate"), (0, "low")),
                "snoring, tiredness, observed stops in breathing and neck as answered; "
                f"blood pressure from htn, BMI over {STOP_BANG_BMI}, age over "
@@ -163,8 +170,7 @@ class Facts:
 
     @property
     def audit_c_threshold(self) -> int:
-        """AUDIT-C is positive at 4 for men and at 3 for everyone else."""
-        return 4 if self.answers.get("sex_at_birth") == "male" else 3
+        return audit_c_cutoff(self.answers)
 
 
 def instrument_result(key: str, facts: Facts) -> dict[str, Any]:

@@ -52,7 +52,7 @@ CHECKIN = Questionnaire(
     terms={"phq2": "PHQ-2 answered sum"},
 )
 PHQ2_ITEMS = ("ci_phq2_1", "ci_phq2_2")
-PHQ2 = Instrument("phq2", "PHQ-2", sum_items(PHQ2_ITEMS))
+PHQ2 = Instrument("phq2", "PHQ-2", sum_items(PHQ2_ITEMS), 6)
 FLAGS = (
     Flag("LOW_MOOD", "review", "Low mood or loss of interest (PHQ-2 3 or more)",
          "Kroenke K et al. The PHQ-2, Med Care 2003",
@@ -90,5 +90,5 @@ CHECKIN_RULES = Rules(
     CHECKIN, score=score, unanswered=unanswered,
     safety_question=lambda code: (CHECKIN.items[code], CHECKIN.items[code].label),
     rule_words=lambda policy: {flag.code: flag.rule(CHECKIN, policy) for flag in FLAGS},
-    indicators=("pain_change",), instruments=("phq2",),
+    indicators=("pain_change",), instruments=(PHQ2,),
 )
