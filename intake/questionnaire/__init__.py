@@ -15,7 +15,6 @@ from intake.questionnaire.conditions import (  # noqa: F401
     AtLeast,
     Condition,
     Equals,
-    Facts,
     NotEquals,
     OneOf,
     Provided,
