@@ -110,8 +110,10 @@ def answer_text(item: q.Item, value: Any) -> str:
 def patient_session() -> None:
     """Every patient post saves: it takes the write lock before it reads the draft, so
     the draft it checks is the one it saves (another tab's save or send waits, or has
-    happened). A cookie that no longer opens its draft is forgotten (the draft stays)."""
-    posting = request.method == "POST"
+    happened). A step's post takes it only once its answers are valid (``save_step``):
+    checking a page is most of a post's work, and SQLite has one writer at a time.
+    A cookie that no longer opens its draft is forgotten (the draft stays)."""
+    posting = request.method == "POST" and request.endpoint != "patient.step"
     if posting:
         begin_write()
     if "draft" in session and current_draft(lock=posting) is None:
@@ -156,11 +158,10 @@ def step(slug: str):
 
 
 def show_step(slug: str, notice: str | None = None, status: int = 200, save: bool = True):
-    """Show a step, or save it when posted (under the write lock every post takes first,
-    see ``patient_session``)."""
+    """Show a step, or check it and save it when posted."""
     today = clinic.today()
     posting = request.method == "POST"
-    draft = current_draft(lock=posting)
+    draft = current_draft()
     if draft is not None and draft.submitted_at is not None:
         return redirect(url_for("patient.done"))
     journey = journey_of(draft, today)
@@ -202,6 +203,13 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
 
 
 def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
+    """Save a checked page into the draft as it is now, under the write lock: another
+    tab's save of another page since this one was read is kept."""
+    begin_write()
+    if draft is not None:
+        draft = current_draft(lock=True)
+        if draft is None or draft.submitted_at is not None:  # ended or sent meanwhile
+            return redirect(url_for("patient.landing" if draft is None else "patient.done"))
     questionnaire = questionnaire_of(draft)
     if draft is None:
         draft = create_draft(str(get_locale()), questionnaire.key, questionnaire.version)
