@@ -31,7 +31,7 @@ from intake.questionnaire import (
     number,
     ticked,
 )
-from intake.scoring.measures import INSTRUMENT_BY_KEY, Facts
+from intake.scoring.measures import AUDIT_C_CUTOFF, INSTRUMENT_BY_KEY, Facts
 from intake.scoring.sources import CLINIC_POLICY, GUIDELINE, LABEL, SCREEN, TRIAL, cite
 
 TIERS = ("urgent", "hold", "review")
@@ -91,9 +91,9 @@ class AuditCPositive(Condition):
         return ("audit_c", "sex_at_birth")
 
     def words(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
-        return (f"{wording.terms['audit_c']} (audit_c) 4 or more for a male "
-                f"{wording.terms['sex_at_birth']} (sex_at_birth), 3 or more otherwise, "
-                "unanswered items counting 0")
+        return (f"{wording.terms['audit_c']} (audit_c) {AUDIT_C_CUTOFF['male']} or more for "
+                f"a male {wording.terms['sex_at_birth']} (sex_at_birth), "
+                f"{AUDIT_C_CUTOFF[None]} or more otherwise, unanswered items counting 0")
 
 
 #: questionnaire.md §4.4, in its order; "dast10" stands for the whole DAST-10.
@@ -185,6 +185,10 @@ def sentence(words: str) -> str:
 RECENT = ("within_6mo", "unsure", None)
 PSYCHOTIC_DX = ("bipolar", "schizophrenia", "schizoaffective", "other_psychotic")
 DAST_HOLD = Setting("sud_dast_threshold")
+#: The PHQ-9 and GAD-7 total from which a screen is positive (moderate or worse).
+SCREEN_POSITIVE = 10
+#: The oldest age the 2009 outpatient trial enrolled [K4].
+TRIAL_MAX_AGE = 65
 
 
 def _yes(item_id: str) -> Equals:
@@ -197,8 +201,9 @@ FLAGS: tuple[Flag, ...] = (
          cite(("I3", f"{SCREEN}; an endorsed item 9 needs same-day follow-up")),
          any_of(at_least("phq9_9", 1), at_least("phq9_9_endorsed", 1))),
     AGE_UNDER_18 := Flag(
-        "AGE_UNDER_18", "hold", "Under 18: this questionnaire is for adults",
-        cite(("K4", f"{TRIAL}, ages 18-65"), ("K6", LABEL), CLINIC_POLICY),
+        "AGE_UNDER_18", "hold", f"Under {ADULT_AGE}: this questionnaire is for adults",
+        cite(("K4", f"{TRIAL}, ages {ADULT_AGE}-{TRIAL_MAX_AGE}"), ("K6", LABEL),
+             CLINIC_POLICY),
         Age("under", ADULT_AGE)),
     Flag("PREGNANT", "hold", "Reports being pregnant",
          cite(("K2", "relative contraindication, grade B"), ("K6", LABEL)),
@@ -256,12 +261,12 @@ FLAGS: tuple[Flag, ...] = (
     Flag("PSYCH_ADMISSION", "review", "Mental health hospital stay in the past 12 months",
          cite(("K8", LABEL)),
          _yes("psych_hosp_12mo")),
-    Flag("DEPRESSION", "review", "Depression screen at 10 or more (PHQ-9)",
+    Flag("DEPRESSION", "review", f"Depression screen at {SCREEN_POSITIVE} or more (PHQ-9)",
          cite(("I3", SCREEN)),
-         SumAtLeast("phq9", 10)),
-    Flag("ANXIETY", "review", "Anxiety screen at 10 or more (GAD-7)",
+         SumAtLeast("phq9", SCREEN_POSITIVE)),
+    Flag("ANXIETY", "review", f"Anxiety screen at {SCREEN_POSITIVE} or more (GAD-7)",
          cite(("I3", SCREEN)),
-         SumAtLeast("gad7", 10)),
+         SumAtLeast("gad7", SCREEN_POSITIVE)),
     Flag("ALCOHOL", "review", "Alcohol screen positive (AUDIT-C): consider liver tests",
          cite(("I10", SCREEN), ("K2", GUIDELINE)),
          AuditCPositive()),
@@ -325,8 +330,9 @@ FLAGS: tuple[Flag, ...] = (
 )
 
 INFO: tuple[Info, ...] = (
-    Info("AGE_OVER_65", "Over 65 (the 2009 trial enrolled ages 18 to 65)",
-         cite(("K4", TRIAL)), Age("over", 65)),
+    Info("AGE_OVER_65",
+         f"Over {TRIAL_MAX_AGE} (the 2009 trial enrolled ages {ADULT_AGE} to {TRIAL_MAX_AGE})",
+         cite(("K4", TRIAL)), Age("over", TRIAL_MAX_AGE)),
     Info("DEVICE_IMPLANT", "Has an implanted stimulator", "reported by the patient",
          any_of(Equals("scs_status", "implanted_now"), Equals("drg_status", "implanted_now"))),
     Info("PRIOR_KETAMINE", "Has had ketamine treatment before", "reported by the patient",

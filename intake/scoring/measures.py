@@ -43,9 +43,13 @@ AUDIT_C_POINTS = {
 }
 
 
+#: AUDIT-C is positive at this total for a male sex at birth, and at the other for everyone.
+AUDIT_C_CUTOFF = {"male": 4, None: 3}
+
+
 def audit_c_cutoff(answers: Mapping[str, Any]) -> int:
-    """AUDIT-C is positive at 4 for men and at 3 for everyone else."""
-    return 4 if answers.get("sex_at_birth") == "male" else 3
+    """The AUDIT-C total at which this patient's screen is positive."""
+    return AUDIT_C_CUTOFF.get(answers.get("sex_at_birth"), AUDIT_C_CUTOFF[None])
 
 
 def _audit_c(facts: Facts) -> Tally:
