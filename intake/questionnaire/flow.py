@@ -68,8 +68,8 @@ class Journey:
         """Whether the item applies; a system item applies wherever its step does."""
         if item.instrument in self.switched_off or item.step not in self.shown_slugs:
             return False
-        rule = item.shown_when
-        return rule is None or item.skip_policy in self.switched_off or rule.holds(self)
+        rule = condition(item, self.policy)
+        return rule is None or rule.holds(self)
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:
