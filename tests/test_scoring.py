@@ -750,6 +750,18 @@ def test_rule_words_follow_the_policy():
     assert "(bp_systolic) 180 or more" in rule_words()["BP_UNCONTROLLED"]
 
 
+@pytest.mark.parametrize("rule", [*FLAGS, *INFO], ids=lambda rule: rule.code)
+def test_each_rules_words_name_every_answer_it_reads(rule):
+    """The words are written from the condition, so each item it reads is named in them."""
+    words = rule_words()[rule.code]
+    if rule.code == "INCOMPLETE_SAFETY":
+        assert words.endswith(", ".join(scoring.SAFETY_CORE))
+    else:
+        assert [item for item in rule.when.items() if f"({item}" not in words] == []
+    if getattr(rule, "outranked_by", None):
+        assert words.endswith(f"; not raised with {rule.outranked_by}")
+
+
 # --- malformed files --------------------------------------------------------------------
 
 MALFORMED = [
