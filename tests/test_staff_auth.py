@@ -85,6 +85,28 @@ def test_sign_in_lands_on_the_worklist_and_is_audited(app, client):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_each_role_lands_on_a_page_it_can_open_and_a_refusal_leads_back_to_one(app, client):
+    """An admin-only account starts on the accounts; a refused page links to a page that
+    opens for the account, never back to itself."""
+    email = add_staff(app, "admin")
+    assert sign_in(client, email, next_url="/staff/").location == "/staff/users"
+    assert client.get("/staff/users").status_code == 200
+    refused = client.get("/staff/")
+    back = re.search(r'<a class="button secondary" href="([^"]+)">Back to the accounts</a>',
+                     refused.get_data(as_text=True))
+    assert refused.status_code == 403 and back and back.group(1) == "/staff/users"
+    assert client.get(back.group(1)).status_code == 200
+
+
+def test_a_physician_refused_the_accounts_is_led_back_to_the_worklist(staff_client):
+    physician = staff_client("physician")
+    refused = physician.get("/staff/users")
+    assert refused.status_code == 403
+    assert '<a class="button secondary" href="/staff/">Back to the worklist</a>' in \
+        refused.get_data(as_text=True)
+    assert physician.get("/staff/").status_code == 200
+
+
 @pytest.mark.parametrize("email, password", [
     ("nobody@clinic.example", STAFF_PASSWORD),
     (None, "a wrong but long password"),

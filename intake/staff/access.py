@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -24,6 +25,7 @@ from flask import (
 )
 from flask_login import current_user, logout_user
 from sqlalchemy import select
+from werkzeug.exceptions import HTTPException
 
 from intake import audit, clinic
 from intake.extensions import login_manager
@@ -31,6 +33,8 @@ from intake.models import StaffUser, db
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 ROLES = ("staff", "physician", "admin")
+#: The pages an account may start on, first choice first, and what a link back calls them.
+HOME_PAGES = (("staff.worklist", "the worklist"), ("staff.users", "the accounts"))
 
 
 def roles_required(*roles: str) -> Callable:
@@ -117,8 +121,33 @@ def signed_out(reason: str, status: int = 200) -> Any:
 
 @bp.app_context_processor
 def staff_helpers() -> dict[str, Any]:
-    return {"idle_minutes": int(
-        current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds() // 60)}
+    return {"idle_minutes": int(current_app.config["STAFF_IDLE_TIMEOUT"].total_seconds() // 60),
+            "home": lambda: home(current_user)}
+
+
+def may_open(user: Any, endpoint: str) -> bool:
+    """Whether this account holds a role the page asks for."""
+    roles = getattr(current_app.view_functions.get(endpoint), "roles", None)
+    return roles is None or (user.is_authenticated and user.has_role(*roles))
+
+
+def home(user: Any) -> tuple[str, str]:
+    """The first page this account may open, and the words naming it (anyone signed out
+    is sent to the worklist, which asks them to sign in)."""
+    endpoint, name = next(((endpoint, name) for endpoint, name in HOME_PAGES
+                           if not user.is_authenticated or may_open(user, endpoint)),
+                          HOME_PAGES[0])
+    return url_for(endpoint), name
+
+
+def landing(user: Any, target: str | None) -> str:
+    """Where a sign-in leads: the page asked for, if this account may open it; else its home."""
+    path = urlsplit(target or "").path
+    try:
+        endpoint, _ = current_app.url_map.bind("localhost").match(path)
+    except HTTPException:
+        return home(user)[0]
+    return target if may_open(user, endpoint) else home(user)[0]
 
 
 def user_by_email(email: str) -> StaffUser | None:

@@ -22,7 +22,7 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from intake import audit, clinic
 from intake.extensions import limiter
 from intake.models import StaffUser, begin_write, db, utcnow
-from intake.staff.access import bp, public, roles_required, user_by_email
+from intake.staff.access import bp, home, landing, public, roles_required, user_by_email
 from intake.staff.passwords import NewPassword
 
 #: argon2id at OWASP's minimum parameters (19 MiB, 2 passes, 1 lane).
@@ -141,7 +141,7 @@ def login():
             start_session(user)
             audit.record("login", user.email, who=user.email)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")))
+            return redirect(landing(user, safe_next(request.args.get("next"))))
         if user is not None and not locked:
             user.failed_logins = [*_recent_failures(user, moment), moment.isoformat()]
             if len(user.failed_logins) >= current_app.config["LOCKOUT_FAILURES"]:
@@ -192,7 +192,7 @@ def password():
             db.session.commit()
             start_session(user)
             flash("Your password is changed. Other sessions are signed out.", "success")
-            return redirect(url_for("staff.worklist"))
+            return redirect(home(user)[0])
     return render_template("staff/password.html", form=form,
                            forced=current_user.must_change_password)
 
