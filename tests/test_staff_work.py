@@ -149,7 +149,7 @@ def test_each_row_says_who_when_what_and_where_it_stands(app, physician, patient
     draft = add(app, "P02", draft=True, urgent=True, status="contacted", phq9_9=2,
                 phq9_9_endorsed=2)
     page = page_text(physician.get("/staff/"))
-    # The Flags cell counts them and names the first urgent and hold flags, titles shortened.
+    # The Flags cell counts them and names the first two, titles shortened.
     assert (f"{submitted} 2025-06-01 10:00 James Okafor 49 URGENT 5 "
             "URGENT Thoughts of death or self-harm reported (PHQ-9 item 9) "
             "HOLD Blood pressure very high or not well controlled +3 more new") in page
@@ -157,12 +157,13 @@ def test_each_row_says_who_when_what_and_where_it_stands(app, physician, patient
     assert "DEMO" not in page
 
 
-def test_a_row_names_its_urgent_and_hold_flags_not_its_review_flags(app, physician):
+def test_a_row_names_its_first_flags_whatever_their_tier(app, physician):
     add(app, "P04")
     add(app, "P02")
     page = page_text(physician.get("/staff/"))
     assert "HOLD 1 HOLD Reports being pregnant new" in page
-    assert "REVIEW-FLAGS 2 new" in page
+    assert ("REVIEW-FLAGS 2 REVIEW High blood pressure reported or a raised reading "
+            "REVIEW Alcohol screen positive (AUDIT-C) new") in page
 
 
 def test_the_filters_fold_away_unless_one_is_in_force(app, physician):

@@ -35,7 +35,7 @@ from intake.staff.submissions import VISIBLE, no_control_characters
 from intake.workflow import ROUTING_RANK, STATUS_LABELS, hold_flags
 
 PAGE_SIZE = 50
-#: How many urgent and hold flags a row names before "+N more".
+#: How many flags a row names before "+N more".
 NAMED_FLAGS = 2
 REFERENCE = re.compile(rf"[{REFERENCE_ALPHABET}]{{3}}-[{REFERENCE_ALPHABET}]{{3}}-"
                        rf"[{REFERENCE_ALPHABET}]{{3}}")
@@ -114,7 +114,7 @@ class NameSearch(FlaskForm):
 
 @dataclass(frozen=True)
 class NamedFlag:
-    """An urgent or hold flag as a row names it, so it is seen from the list."""
+    """A flag as a row names it, so it is seen from the list."""
 
     tier: str
     #: The title without its advice: "Under 18", not "Under 18: this questionnaire is …".
@@ -238,10 +238,10 @@ def by_reference(reference: str) -> list[Submission]:
 
 
 def named_flags(score: dict[str, Any] | None) -> tuple[NamedFlag, ...]:
-    """The first urgent and hold flags (the score lists urgent ones first), titles shortened."""
+    """The first flags, most urgent first as the score lists them, titles shortened: a
+    review row names its flags as an urgent or a hold row does."""
     return tuple(NamedFlag(flag["tier"], flag["title"].split(": ", 1)[0])
-                 for flag in (score or {}).get("flags", ())
-                 if flag["tier"] in ("urgent", "hold"))[:NAMED_FLAGS]
+                 for flag in (score or {}).get("flags", ())[:NAMED_FLAGS])
 
 
 def rows_for(submissions: Sequence[Submission]) -> list[Row]:
