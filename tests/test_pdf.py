@@ -145,6 +145,19 @@ def test_summary_words_triggers_indicators_and_instruments():
     assert summary.submitted_at == "2025-06-01"
 
 
+def test_peg_and_bmi_always_print_one_decimal(tmp_path):
+    """A variant of P01 whose PEG and BMI come out whole: 8.0 and 23.0, never 8 and 23."""
+    answers = {**p01(), "nrs_avg_week": 8, "peg_enjoyment": 8, "peg_activity": 8,
+               "height_cm": 170, "weight_kg": 66.5}
+    pdf, score = build(answers)
+    assert score["indicators"]["peg"] == 8.0 and score["indicators"]["bmi"] == 23.0
+    values = {line.name: line.value for line in summary_of(answers).indicators}
+    assert values["PEG (pain, enjoyment, general activity)"] == "8.0"
+    assert values["BMI"] == "23.0"
+    page_text = flat(extract(pdf, tmp_path))
+    assert "8.0" in page_text and "23.0" in page_text
+
+
 def test_summary_of_a_minor_lists_only_what_was_asked():
     data = load_case(DATA / "cases" / "P09.json")
     summary = summary_of(data["answers"], data["submitted_on"])

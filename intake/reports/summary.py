@@ -387,8 +387,12 @@ def _indicator_lines(keys: Iterable[str],
             shown = scoring.budapest_label(value)
         elif indicator.key == "css_symptom_subscore":
             shown = scoring.css_label(value)
+        elif value is None:
+            shown = "not assessed"
+        elif indicator.decimals is not None:
+            shown = f"{value:.{indicator.decimals}f}"
         else:
-            shown = "not assessed" if value is None else _number(value)
+            shown = _number(value)
         supportive = None if value is None else indicator.supportive(value)
         if indicator.threshold is None:
             note = ""

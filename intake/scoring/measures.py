@@ -128,8 +128,12 @@ INSTRUMENT_BY_KEY = {i.key: i for i in INSTRUMENT_TABLE}
 INSTRUMENTS = tuple(INSTRUMENT_BY_KEY)
 
 
+#: PEG and BMI are reported to one decimal.
+ONE_DECIMAL = 1
+
+
 def _half_up(value: Decimal) -> float:
-    return float(value.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
+    return float(value.quantize(Decimal(10) ** -ONE_DECIMAL, rounding=ROUND_HALF_UP))
 
 
 # --- the facts the rules read -------------------------------------------------------
@@ -218,6 +222,8 @@ class Indicator:
     source: str
     value: Callable[[Facts], int | float | None]
     threshold: int | None = None
+    #: Decimals the value is rounded to (half-up) and always printed with: "8.0", not "8".
+    decimals: int | None = None
 
     @property
     def supportive_when(self) -> str | None:
@@ -299,7 +305,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "Mean of average pain, interference with enjoyment and interference with activity "
         "(nrs_avg_week, peg_enjoyment, peg_activity), to one decimal; not assessed if any "
         "is unanswered",
-        cite(("I4", "validated instrument")), _peg),
+        cite(("I4", "validated instrument")), _peg, decimals=ONE_DECIMAL),
     DURATION,
     TREATMENTS,
     Indicator(
@@ -320,7 +326,7 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator(
         "bmi", "BMI", "Weight in kg over height in metres squared, half-up to one decimal "
         "(weight_kg, height_cm); not assessed without both",
-        "calculated", lambda facts: facts.bmi),
+        "calculated", lambda facts: facts.bmi, decimals=ONE_DECIMAL),
 )
 
 
