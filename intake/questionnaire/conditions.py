@@ -11,6 +11,7 @@ is written out. Each condition is false when the item it reads is unanswered, un
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
@@ -86,11 +87,12 @@ def either(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
-class Condition:
-    """A rule over one submission's facts; subclasses say when it holds and its words."""
+class Condition(ABC):
+    """A rule over one submission's facts; each kind says when it holds and its words."""
 
+    @abstractmethod
     def holds(self, facts: Facts) -> bool:
-        raise NotImplementedError
+        """Whether the rule holds for these facts."""
 
     def triggers(self, facts: Facts) -> list[Trigger]:
         """The answers that make it hold, as the score lists them ([] when it does not)."""
@@ -98,21 +100,21 @@ class Condition:
             return []
         return [{"item": item, "answer": facts.answers.get(item)} for item in self.items()]
 
+    @abstractmethod
     def items(self) -> tuple[str, ...]:
         """The items it reads."""
-        raise NotImplementedError
 
     def applies(self, policy: Policy) -> bool:
         """Whether the clinic asks what it reads (an instrument may be switched off)."""
         return True
 
+    @abstractmethod
     def words(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
         """The rule in the clinic's words, each item's id beside them."""
-        raise NotImplementedError
 
+    @abstractmethod
     def text(self, policy: Policy = DEFAULT_POLICY) -> str:
         """The rule written with item ids and codes (the data dictionary's column)."""
-        raise NotImplementedError
 
     def __str__(self) -> str:
         return self.text()
@@ -140,7 +142,7 @@ class OneOf(Condition):
                 + either([answer_words(wording, self.item, v) for v in self.values]))
 
     def text(self, policy: Policy = DEFAULT_POLICY) -> str:
-        return f"{self.item} in [{', '.join(self.values)}]"
+        return f"{self.item} in [{', '.join(map(str, self.values))}]"
 
 
 class Equals(OneOf):

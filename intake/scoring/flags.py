@@ -76,6 +76,10 @@ class SumAtLeast(Condition):
         return (f"{wording.terms[self.instrument]} ({self.instrument}"
                 f"{': ' + counts if counts else ''}) {reach}, unanswered items counting 0")
 
+    def text(self, policy: Policy = DEFAULT_POLICY) -> str:
+        below = "" if self.below is None else f" and < {number(self.below, policy)}"
+        return f"{self.instrument} >= {number(self.low, policy)}{below}"
+
 
 @dataclass(frozen=True)
 class AuditCPositive(Condition):
@@ -94,6 +98,10 @@ class AuditCPositive(Condition):
         return (f"{wording.terms['audit_c']} (audit_c) {AUDIT_C_CUTOFF['male']} or more for "
                 f"a male {wording.terms['sex_at_birth']} (sex_at_birth), "
                 f"{AUDIT_C_CUTOFF[None]} or more otherwise, unanswered items counting 0")
+
+    def text(self, policy: Policy = DEFAULT_POLICY) -> str:
+        return (f"audit_c >= {AUDIT_C_CUTOFF['male']} if sex_at_birth = male, "
+                f"else >= {AUDIT_C_CUTOFF[None]}")
 
 
 #: questionnaire.md §4.4, in its order; "dast10" stands for the whole DAST-10.
@@ -142,6 +150,9 @@ class SafetyUnanswered(Condition):
         asked = [i for i in SAFETY_CORE if i not in policy.switched_off]
         return ("any of these shown to the patient and left unanswered, each one listed: "
                 + ", ".join(asked))
+
+    def text(self, policy: Policy = DEFAULT_POLICY) -> str:
+        return "unanswered: " + ", ".join(i for i in SAFETY_CORE if i not in policy.switched_off)
 
 
 # --- the rules ----------------------------------------------------------------------
