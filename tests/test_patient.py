@@ -25,6 +25,7 @@ from sqlalchemy import select, update
 from intake import clinic, create_app, patient
 from intake import questionnaire as q
 from intake.models import ResumeLink, Submission, db, utcnow
+from intake.patient import drafts
 from intake.policy import RULES_VERSION_BASE
 
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
@@ -266,22 +267,47 @@ def test_a_double_submit_makes_one_submission(app, patient_client, clock):
 
 def test_a_step_checked_while_another_tab_sent_the_draft_changes_nothing(
         app, patient_client, clock, monkeypatch):
-    """A step takes the write lock before it reads the draft: sent meanwhile, it is seen so."""
+    """A checked step looks at the draft again under the write lock: sent meanwhile, it
+    is seen so."""
 
     clock("2025-06-01")
     patient_client.walk(P01["answers"], submit=False)
-    take_lock = patient.begin_write
+    take_lock = drafts.begin_write
 
     def sent_meanwhile() -> None:  # another tab sends the draft just before the lock
-        monkeypatch.setattr(patient, "begin_write", take_lock)
+        monkeypatch.setattr(drafts, "begin_write", take_lock)
         with db.engine.begin() as connection:
             connection.execute(update(Submission).values(submitted_at=utcnow(), status="new"))
         take_lock()
 
-    monkeypatch.setattr(patient, "begin_write", sent_meanwhile)
+    monkeypatch.setattr(drafts, "begin_write", sent_meanwhile)
     response = patient_client.save_step("pain_now", {**P01["answers"], "nrs_now": 0})
     assert response.location == "/intake/done"
     assert stored(app).answers["nrs_now"] == P01["answers"]["nrs_now"] != 0
+
+
+def test_a_step_saved_while_another_tab_saved_another_page_keeps_both(
+        app, patient_client, clock, monkeypatch):
+    """What this request read is kept only while the draft is as read: another tab's save
+    between the read and the lock is read again, and kept."""
+
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"], submit=False)
+    take_lock = drafts.begin_write
+
+    def saved_meanwhile() -> None:  # another tab saves the anxiety page just before the lock
+        monkeypatch.setattr(drafts, "begin_write", take_lock)
+        draft = stored(app)
+        with db.engine.begin() as connection:
+            connection.execute(update(Submission).values(
+                answers={**draft.answers, "gad7_5": 3}, updated_at=utcnow()))
+        take_lock()
+
+    monkeypatch.setattr(drafts, "begin_write", saved_meanwhile)
+    response = patient_client.save_step("pain_now", {**P01["answers"], "nrs_now": 3})
+    assert response.status_code == 302
+    answers = stored(app).answers
+    assert answers["nrs_now"] == 3 and answers["gad7_5"] == 3
 
 
 def test_an_expired_csrf_token_keeps_what_was_typed(app, patient_client, clock):

@@ -41,6 +41,7 @@ from intake.patient.drafts import (
     can_link,
     count_new_draft,
     current_draft,
+    relock_draft,
     draft_to_link,
     forget_session,
     hold_session,
@@ -205,9 +206,10 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
 def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
     """Save a checked page into the draft as it is now, under the write lock: another
     tab's save of another page since this one was read is kept."""
-    begin_write()
-    if draft is not None:
-        draft = current_draft(lock=True)
+    if draft is None:
+        begin_write()
+    else:
+        draft = relock_draft(draft)
         if draft is None or draft.submitted_at is not None:  # ended or sent meanwhile
             return redirect(url_for("patient.landing" if draft is None else "patient.done"))
     questionnaire = questionnaire_of(draft)

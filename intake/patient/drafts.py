@@ -89,6 +89,23 @@ def current_draft(lock: bool = False) -> Submission | None:
     return draft
 
 
+def relock_draft(draft: Submission) -> Submission | None:
+    """The draft this request read before the write lock, now under it. What was read is
+    kept while the row's saved state is as read (no save from another tab, no session
+    begun elsewhere, not sent), so the lock costs one narrow read; else it is read again."""
+    db.session.expunge(draft)  # taking the lock ends the read, which would expire it
+    begin_write()
+    saved = (Submission.updated_at, Submission.session_nonce, Submission.submitted_at)
+    now = db.session.execute(select(*saved).where(Submission.id == draft.id)).one_or_none()
+    if now is not None and tuple(now) == (draft.updated_at, draft.session_nonce,
+                                          draft.submitted_at):
+        db.session.add(draft)
+        g.draft_locked = True
+        return draft
+    del g.draft
+    return current_draft(lock=True)
+
+
 def draft_limit_key() -> str | None:
     """Whose new drafts a request counts as: its address, an IPv6 one by its /64 (which
     one household, or one attacker, holds whole); None inside NEW_DRAFT_LIMIT_EXEMPT."""
