@@ -27,7 +27,9 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     event,
+    or_,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -247,6 +249,83 @@ class AuditHead(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
     hmac: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Claimed:
+    """A row that one consumer at a time works on: ``worker`` (host:pid) claimed it at
+    ``claimed_at`` (moved on as it works); a claim whose worker died is taken back."""
+
+    #: A claim not moved on for this long is taken back: its worker is gone.
+    STALE = dt.timedelta(minutes=10)
+
+    worker: Mapped[str | None] = mapped_column(String(80))
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+    @classmethod
+    def claim(cls, row_id: int, worker: str, now: dt.datetime) -> bool:
+        """Take the row for ``worker`` unless another, live, holds it (one statement, so
+        two workers never both take it)."""
+        free = or_(cls.worker.is_(None), cls.claimed_at < now - cls.STALE)
+        taken = db.session.execute(update(cls).where(cls.id == row_id, free)
+                                   .values(worker=worker, claimed_at=now))
+        return taken.rowcount == 1
+
+
+class Job(Claimed, db.Model):
+    """Slow work asked for in a request (an export): the row is the truth, the queue only
+    carries its id, so a job whose consumer was killed is run again from here."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(24))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"), index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: "queued", "running", "done", "failed" or "expired" (its file deleted).
+    state: Mapped[str] = mapped_column(String(12), default="queued", index=True)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int | None] = mapped_column(Integer)
+    #: What it made: {"file": name, "rows": n, "bytes": n}.
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxMessage(Claimed, db.Model):
+    """An email, written in the same transaction as the change that causes it and sent by
+    a job. ``key`` names it once (a retry finds it sent); its body is blanked once sent."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    #: What it is (intake/mail.py names them); urgent notices go out together.
+    kind: Mapped[str] = mapped_column(String(24))
+    #: Whom a capped kind is counted against (a draft's reference), never shown.
+    about: Mapped[str | None] = mapped_column(String(64))
+    recipients: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    #: Set when it will not be tried again (too many failures).
+    given_up_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "given_up_at", "due_at"),
+                      Index("ix_outbox_kind_created", "kind", "created_at"))
+
+
+class Heartbeat(db.Model):
+    """When a job consumer last ran the heartbeat job: the staff pages say whether one runs."""
+
+    __tablename__ = "heartbeat"
+
+    worker: Mapped[str] = mapped_column(String(80), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 def new_reference() -> str:
