@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet -e '.[run]'
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed
@@ -41,10 +41,11 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --ignore-scripts --no-audit --no-fund
 	touch $@
 
+# The web server and a job consumer together (Procfile); Ctrl-C stops both.
 run: $(VENV)/.installed $(CATALOGS)
 	$(FLASK) init-db
 	$(FLASK) setup-link --base-url http://127.0.0.1:5000
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 # Debian packages the suite drives: Chromium (browser tests), poppler (PDF to text and
 # images), LibreOffice Calc (opening exports as a spreadsheet would), DejaVu (PDF font);

@@ -14,8 +14,8 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake import audit, bench, models, patient, settings, staff
-from intake.extensions import babel, csrf, limiter, mail, talisman
+from intake import audit, bench, jobs, models, patient, settings, staff
+from intake.extensions import babel, csrf, limiter, talisman
 from intake.reports import commands
 
 ROOT = settings.ROOT
@@ -70,7 +70,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     models.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    mail.init_app(app)
     limiter.init_app(app)
     talisman.init_app(
         app,
@@ -87,6 +86,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     staff.init_app(app)
     commands.init_app(app)
     audit.init_app(app)
+    jobs.init_app(app)
     if app.config["BENCHMARK_ROUTES"]:  # bare baselines for `make bench`; never in production
         bench.init_app(app)
 

@@ -35,9 +35,53 @@ PUBLIC_BASE_URL: str | None = None
 
 #: Addresses told (without health information) that an urgent draft is waiting.
 URGENT_NOTIFY_TO: list[str] = []
-#: Mail is sent only when MAIL_SERVER is set; the sender is neutral.
+#: Urgent notices: at most one email in this long, listing every new one (the log gets
+#: each at once).
+URGENT_NOTICE_INTERVAL = timedelta(minutes=5)
+#: Resume-link emails one draft, and one address, may be sent in an hour.
+RESUME_EMAILS_PER_HOUR = 3
+
+# Email, sent by the job consumer from the outbox (intake/mail.py). Mail is sent only when
+# MAIL_SERVER is set; the sender is neutral.
 MAIL_SERVER: str | None = None
+MAIL_PORT = 25
+#: STARTTLS on MAIL_PORT (typically 587), or TLS from the start (typically 465).
+MAIL_USE_TLS = False
+MAIL_USE_SSL = False
+MAIL_USERNAME: str | None = None
+MAIL_PASSWORD: str | None = None
 MAIL_DEFAULT_SENDER = "no-reply@clinic.invalid"
+#: Seconds the mail server has to answer each step (connecting, its greeting, each command).
+MAIL_TIMEOUT: float = 10
+#: Tries before an email is given up (logged CRITICAL); the first retry waits this long,
+#: each next one twice as long, at most an hour.
+MAIL_MAX_ATTEMPTS = 10
+MAIL_RETRY_WAIT = timedelta(minutes=1)
+
+# Jobs: exports, email and the nightly upkeep run in a job consumer (`flask --app intake
+# jobs`; `make run` starts one beside the web server).
+#: The queue: empty is instance/jobs.sqlite (one server); "redis://127.0.0.1:6379/1" is
+#: shared by several servers.
+JOBS_URL = ""
+#: Threads one consumer runs jobs on.
+JOBS_WORKERS = 2
+#: Run each job inside the request that asks for it, with no consumer (tests only: the
+#: request then waits for it).
+JOBS_IMMEDIATE = False
+#: Where staff-page exports are written (empty: instance/exports); with several servers,
+#: a mount they all share.
+EXPORT_DIR: str | None = None
+#: An export's file is deleted this long after it is ready.
+EXPORT_RETENTION_HOURS = 24
+#: Processes a PDF export draws pages on (0: one per core).
+EXPORT_PDF_PROCESSES = 0
+#: The nightly upkeep, at these clinic times ("HH:MM"); an empty one is switched off.
+PURGE_DRAFTS_AT = "02:30"
+BACKUP_AT = "03:00"
+VERIFY_AUDIT_AT = "03:30"
+#: Where nightly backups go (empty: instance/backups), and how many are kept.
+BACKUP_DIR: str | None = None
+BACKUP_KEEP = 7
 
 # The clinic's policy (intake/policy.py keeps the spec's defaults; a change here changes
 # the rules' version, so each stored score says which rules made it).

@@ -4,13 +4,11 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_mail import Mail
 from flask_talisman import Talisman
 from flask_wtf.csrf import CSRFProtect
 
 csrf = CSRFProtect()
 babel = Babel()
-mail = Mail()
 talisman = Talisman()
 login_manager = LoginManager()
 #: Per-address limits (staff sign-in, new patient drafts), kept in RATELIMIT_STORAGE_URI.

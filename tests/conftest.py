@@ -12,7 +12,6 @@ from aiosmtpd.controller import Controller
 from helpers import CLINIC_ZONE, Patient, add_staff, reset_database, sign_in
 
 from intake import clinic, create_app
-from intake.extensions import mail
 from intake.models import db
 
 
@@ -32,6 +31,9 @@ def app(tmp_path: Path):
         "SERVER_NAME": "localhost",
         "AUDIT_KEY": "test-audit-key",
         "AUDIT_HEAD_FILE": str(tmp_path / "audit_head"),
+        "JOBS_IMMEDIATE": True,  # a job runs in the request; tests/test_jobs.py runs consumers
+        "EXPORT_DIR": str(tmp_path / "exports"),
+        "BACKUP_DIR": str(tmp_path / "backups"),
     })
     with app.app_context():
         reset_database()
@@ -99,7 +101,6 @@ def mail_inbox(app):
         port = probe.getsockname()[1]
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_SUPPRESS_SEND=False)
-    mail.init_app(app)
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     yield messages
     controller.stop()

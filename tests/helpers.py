@@ -132,6 +132,17 @@ def stored(app, reference: str | None = None) -> Submission:
 STAFF_PASSWORD = "a long enough staff passphrase"
 
 
+def staff_export(client, data: dict[str, Any]):
+    """Ask for an export on the staff page and download it: the job has run by the time
+    its page is shown (in tests a job runs in the request that asks for it). A refused
+    form comes back as it was answered."""
+    asked = client.post("/staff/export", data=data)
+    if asked.status_code != 302:
+        return asked
+    assert "Ready:" in client.get(asked.location).get_data(as_text=True)
+    return client.get(f"{asked.location}/download")
+
+
 def add_staff(app, *roles: str, email: str | None = None, **fields: Any) -> str:
     """Create a staff account; return its email."""
 

@@ -19,7 +19,7 @@ import openpyxl
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
-from helpers import CASES, CLINIC_ZONE, DATA, csrf_token, load_case
+from helpers import CASES, CLINIC_ZONE, DATA, csrf_token, load_case, staff_export
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, select, update
 
@@ -470,19 +470,20 @@ def test_the_export_page_is_for_physicians_and_admins(app, staff_client, patient
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "<legend>Format</legend>" in html and 'value="excel-csv"' in html
-    response = physician.post("/staff/export", data={
+    response = staff_export(physician, {
         "csrf_token": csrf_token(html), "format": "excel-csv", "since": "2025-06-01",
         "until": "2025-06-01", "status": ""})
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert re.fullmatch(r'attachment; filename="intake_export_\d{8}\.csv"',
+    assert re.fullmatch(r"attachment; filename=intake_export_\d{8}\.csv",
                         response.headers["Content-Disposition"])
     assert response.headers["Cache-Control"] == "no-store"
     body = response.get_data()
     assert body.startswith(b"\xef\xbb\xbfreference,") and reference.encode() in body
     row = audit_rows(app)[-1]
-    assert row.actor == physician.email and row.detail["via"] == "web"
+    assert row.actor == physician.email and re.fullmatch(r"job \d+", row.detail["via"])
     assert row.detail["rows"] == 1 and row.detail["filter"]["since"] == "2025-06-01"
+    assert [r.actor for r in audit_rows(app, "export_download")] == [physician.email]
     refused = physician.post("/staff/export", data={
         "csrf_token": csrf_token(html), "format": "pdf-zip", "status": "draft"})
     assert refused.status_code == 200 and "Drafts have no PDF" in refused.get_data(as_text=True)
@@ -491,7 +492,7 @@ def test_the_export_page_is_for_physicians_and_admins(app, staff_client, patient
         "until": "2025-06-01"})
     assert "The start date is after the end date." in reversed_dates.get_data(as_text=True)
     admin = staff_client("admin")
-    zipped = admin.post("/staff/export", data={
+    zipped = staff_export(admin, {
         "csrf_token": csrf_token(admin.get("/staff/export").get_data(as_text=True)),
         "format": "pdf-zip"})
     assert zipped.mimetype == "application/zip"

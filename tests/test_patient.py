@@ -504,7 +504,7 @@ def test_the_resume_email_carries_the_link_and_no_health_information(patient_cli
     answers = {**P01["answers"], "email": "maria@example.com"}
     start_draft(patient_client, clock, answers)
     response = patient_client.post("/intake/link", {"send": "1"})
-    assert "We sent the link to your email" in page_text(response)
+    assert "We are sending the link to your email" in page_text(response)
     assert len(mail_inbox) == 1
     message = mail_inbox[0]
     body = message.content.decode()
@@ -525,7 +525,8 @@ def test_staff_are_emailed_of_an_urgent_draft_without_health_information(app, pa
     assert len(mail_inbox) == 1  # once per draft, not once per save
     body = mail_inbox[0].content.decode()
     assert mail_inbox[0].rcpt_tos == ["desk@clinic.example"]
-    assert f"An urgent intake is waiting: {stored(app).reference}" in body
+    assert "Subject: Intake waiting" in body
+    assert f"Urgent intakes are waiting on the worklist:\r\n\r\n{stored(app).reference}" in body
     for private in ("Maria", "Alvarez", "phq", "suicid", "mood"):
         assert private.lower() not in body.lower()
 

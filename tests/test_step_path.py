@@ -13,8 +13,9 @@ from intake.questionnaire import flow
 PACKAGE = Path(__file__).resolve().parent.parent / "intake"
 #: What a request may touch without counting: the settings (and the policy made of them),
 #: the database and the extensions, and what every request passes through: the factory's
-#: hooks (the locale, no-store) and the audit trail's commit listener.
-NOT_COUNTED = {"config", "settings", "policy", "models", "extensions", "__init__", "audit"}
+#: hooks (the locale, no-store) and the commit listeners of the audit trail and the queue.
+NOT_COUNTED = {"config", "settings", "policy", "models", "extensions", "__init__", "audit",
+               "jobs"}
 
 
 def our_module(filename: str) -> str | None:

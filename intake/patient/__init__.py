@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from intake import bodymap, clinic, scoring, workflow
+from intake import bodymap, clinic, mail, scoring, workflow
 from intake import questionnaire as q
 from intake.models import (
     ResumeLink,
@@ -41,17 +41,16 @@ from intake.patient.drafts import (
     can_link,
     count_new_draft,
     current_draft,
-    relock_draft,
     draft_to_link,
+    email_link,
     forget_session,
     hold_session,
     journey_of,
     local_date,
-    mail_ready,
+    may_email_link,
     new_resume_link,
-    notify_urgent,
     questionnaire_of,
-    send_link,
+    relock_draft,
     token_hash,
 )
 from intake.questionnaire import forms
@@ -231,11 +230,10 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     draft.updated_at = utcnow()
     newly_urgent = (questionnaire.crisis is not None
                     and questionnaire.crisis.urgent(draft.answers) and workflow.mark_urgent(draft))
-    reference = draft.reference
+    if newly_urgent:
+        mail.urgent_notice(draft.reference)
     destination = saved_destination(step, draft, journey, crisis, new_link)
     db.session.commit()
-    if newly_urgent:
-        notify_urgent(reference)
     session["saved_at"] = clinic.now().strftime("%H:%M")
     return redirect(destination)
 
@@ -276,14 +274,16 @@ def link():
         return redirect(url_for("patient.landing"))
     url, expires = new_resume_link(draft)
     email = draft.answers.get("email")
-    send = request.method == "POST" and bool(request.form.get("send") and email and mail_ready())
+    can_email = bool(email and mail.ready())
+    asked = request.method == "POST" and bool(request.form.get("send")) and can_email
+    capped = asked and not may_email_link(draft, email)
+    if asked and not capped:
+        email_link(draft, url, expires)
     following = first_unfinished(journey_of(draft, clinic.today()))
     db.session.commit()
-    if send:
-        send_link(email, url, expires)
     return render_template(
-        "patient/link.html", url=url, expires=local_date(expires),
-        can_email=bool(email and mail_ready()), sent=send, next=following,
+        "patient/link.html", url=url, expires=local_date(expires), can_email=can_email,
+        sent=asked and not capped, capped=capped, next=following,
     )
 
 

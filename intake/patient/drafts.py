@@ -20,11 +20,10 @@ from flask import (
 from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
-from flask_mail import Message
 from limits import parse as parse_limit
 from sqlalchemy import select
 
-from intake import clinic
+from intake import clinic, mail
 from intake import questionnaire as q
 from intake.extensions import limiter
 from intake.models import (
@@ -151,22 +150,6 @@ def journey_of(draft: Submission | None, today: dt.date) -> q.Journey:
                      draft.completed_steps)
 
 
-def notify_urgent(reference: str) -> None:
-    """Tell staff an urgent draft is waiting; never with health information."""
-    message = f"An urgent intake is waiting: {reference}"
-    current_app.logger.warning(message)
-    recipients = current_app.config["URGENT_NOTIFY_TO"]
-    if recipients and current_app.config.get("MAIL_SERVER"):
-        if isinstance(recipients, str):
-            recipients = [r.strip() for r in recipients.split(",") if r.strip()]
-        try:
-            current_app.extensions["mail"].send(
-                Message("Intake waiting", recipients=recipients, body=message)
-            )
-        except OSError:
-            current_app.logger.exception("Could not email the urgent notice for %s", reference)
-
-
 def can_link(draft: Submission) -> bool:
     """A private link (and so finishing later) is offered once the step it follows is
     saved; a questionnaire reached by a link offers it from the start."""
@@ -206,26 +189,27 @@ def draft_to_link() -> Submission | None:
     return draft
 
 
-def mail_ready() -> bool:
-    return bool(current_app.config.get("MAIL_SERVER"))
-
-
 def local_date(moment: dt.datetime) -> str:
     """The clinic's date of a moment, written in the patient's language."""
     return format_date(clinic.day_of(moment), "long")
 
 
-def send_link(address: str, url: str, expires: dt.datetime) -> None:
-    """Email the resume link: a neutral subject and sender, no health information."""
+def may_email_link(draft: Submission, address: str) -> bool:
+    """Resume-link emails are capped: RESUME_EMAILS_PER_HOUR for a draft and an address."""
+    since = clinic.now() - dt.timedelta(hours=1)
+    sent = mail.sent_lately(mail.RESUME_LINK, since, about=draft.reference, recipient=address)
+    return sent < current_app.config["RESUME_EMAILS_PER_HOUR"]
+
+
+def email_link(draft: Submission, url: str, expires: dt.datetime) -> None:
+    """Queue the resume link to the draft's own address: a neutral subject and sender, no
+    health information. It goes once this request's transaction commits."""
     body = _(
         "Here is your private link to continue your questionnaire:\n\n%(url)s\n\n"
         "It works until %(date)s. You will be asked for your date of birth.\n"
         "If you did not ask for this email, you can ignore it.",
         url=url, date=local_date(expires),
     )
-    try:
-        current_app.extensions["mail"].send(
-            Message(_("Your link to continue"), recipients=[address], body=body)
-        )
-    except OSError:
-        current_app.logger.exception("Could not send a resume link email")
+    mail.queue(f"resume:{draft.reference}:{secrets.token_hex(8)}", mail.RESUME_LINK,
+               [draft.answers["email"]], _("Your link to continue"), body,
+               about=draft.reference)

@@ -8,7 +8,6 @@ import getpass
 import json
 import os
 import random
-import sqlite3
 import sys
 from contextlib import closing
 from pathlib import Path
@@ -18,10 +17,10 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
-from sqlalchemy import and_, delete, exists, not_, select
+from sqlalchemy import select
 
-from intake import audit, clinic, demo, scoring, workflow
-from intake.models import Submission, SubmissionEvent, begin_write, db, utcnow
+from intake import audit, clinic, demo, scoring, upkeep, workflow
+from intake.models import Submission, begin_write, db, utcnow
 from intake.policy import rules_version
 from intake.questionnaire import (
     INTAKE,
@@ -32,6 +31,7 @@ from intake.questionnaire import (
 )
 from intake.reports import font_dir, submission_pdf
 from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, Export, ExportFilter
+from intake.reports.files import private_file
 from intake.reports.pdf import FontMissing, render_pdf
 from intake.reports.summary import build_summary
 
@@ -39,13 +39,6 @@ from intake.reports.summary import build_summary
 NO_REFERENCE = "not stored"
 #: A clinic-local calendar date as the commands take it.
 DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def private_file(path: Path) -> int:
-    """Open a file for writing, readable by its owner only (0600) even if it existed."""
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    return descriptor
 
 
 @click.command("score")
@@ -174,21 +167,8 @@ def export_command(export_format: str, since: dt.datetime | None, until: dt.date
 def purge_drafts_command(days: int | None) -> None:
     """Delete abandoned drafts; never an urgent draft that no one has acted on."""
     days = days or int(current_app.config["DRAFT_RETENTION_DAYS"])
-    cutoff = utcnow() - dt.timedelta(days=days)
-    acted_on = exists().where(SubmissionEvent.submission_id == Submission.id)
-    abandoned = select(Submission.id).where(
-        Submission.submitted_at.is_(None), Submission.updated_at < cutoff,
-        not_(and_(Submission.urgent, not_(acted_on))))
-    begin_write()
-    ids = db.session.scalars(abandoned).all()
-    for start in range(0, len(ids), 500):
-        batch = ids[start:start + 500]
-        db.session.execute(delete(SubmissionEvent)
-                           .where(SubmissionEvent.submission_id.in_(batch)))
-        db.session.execute(delete(Submission).where(Submission.id.in_(batch)))
-    audit.record("purge_drafts", detail={"older_than_days": days, "deleted": len(ids)})
-    db.session.commit()
-    click.echo(f"Deleted {len(ids)} draft(s) not saved for {days} days.")
+    deleted = upkeep.purge_drafts(days, who=None)
+    click.echo(f"Deleted {deleted} draft(s) not saved for {days} days.")
 
 
 @click.command("demo-data")
@@ -216,21 +196,13 @@ def demo_data_command(count: int, seed: int | None) -> None:
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(output: Path) -> None:
     """Copy the SQLite database consistently (online backup API) to OUTPUT (mode 0600)."""
-    if db.engine.dialect.name != "sqlite":
-        raise click.ClickException(
-            f"The database is {db.engine.dialect.name}: back it up with pg_dump "
-            "(for example `pg_dump --format=custom`).")
     if output.exists():
         raise click.ClickException(f"{output} exists: choose a new file name.")
-    os.close(os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-    with db.engine.connect() as connection, closing(sqlite3.connect(output)) as copy:
-        connection.connection.dbapi_connection.backup(copy)
-        copy.execute("PRAGMA journal_mode=DELETE")
-        check = [row[0] for row in copy.execute("PRAGMA integrity_check")]
-    ok = check == ["ok"]
-    audit.log("backup", outcome="ok" if ok else "failure",
-              detail={"integrity_check": "ok" if ok else "failed"})
-    if not ok:
+    try:
+        check = upkeep.backup(output)
+    except upkeep.NotSQLite as refusal:
+        raise click.ClickException(str(refusal)) from None
+    if check != ["ok"]:
         raise click.ClickException(f"The copy failed its integrity check: {check[:5]}")
     click.echo(f"Backed up to {output} (integrity_check: ok).")
 

@@ -1,18 +1,22 @@
-"""The export page (physician, admin): a form, then the export streamed as a download."""
+"""The export pages (physician, admin): a form; then the export's job, its progress and,
+when ready, its download (for the account that asked for it only)."""
 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from flask import Response, current_app, render_template, stream_with_context
+from flask import abort, current_app, redirect, render_template, send_file, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from wtforms import DateField, RadioField, SelectChoice, SelectField
 from wtforms.validators import InputRequired, Optional, ValidationError
 
-from intake import clinic
-from intake.models import utcnow
-from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, Export, ExportFilter
+from intake import audit, clinic, jobs
+from intake.models import Job, db
+from intake.reports import files
+from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, ExportFilter
+from intake.reports.summary import local_time
 from intake.staff.access import bp, roles_required
 from intake.workflow import STATUS_LABELS
 
@@ -58,18 +62,75 @@ class ExportForm(FlaskForm):
             raise ValidationError(problem)
 
 
+#: How many of an account's own exports the export page lists.
+RECENT = 10
+
+
+def page_values() -> dict[str, Any]:
+    """What the export pages show around a form or a job: the queue's health."""
+    return {"heartbeat": jobs.last_heartbeat(), "consumer_running": jobs.consumer_running(),
+            "local_time": lambda moment: local_time(moment, current_app.config["CLINIC_TIMEZONE"])}
+
+
 @bp.route("/export", methods=["GET", "POST"])
 @roles_required("physician", "admin")
 def export():
+    """The export form; a valid one records a job and shows its page (the work is the
+    job consumer's: a request never waits for a large export)."""
     form = ExportForm()
-    if not form.validate_on_submit():
-        return render_template("staff/export.html", form=form)
-    config = current_app.config
-    chosen = FORMATS[form.format.data]
-    run = Export(chosen.name, form.selection(), config, via="web")
-    today = utcnow().astimezone(ZoneInfo(config["CLINIC_TIMEZONE"])).date()
-    filename = chosen.filename(today, form.questionnaire.data)
-    return Response(
-        stream_with_context(run.chunks()), mimetype=chosen.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    if form.validate_on_submit():
+        job = files.request_export(current_user.id, form.format.data, form.selection())
+        db.session.commit()
+        return redirect(url_for("staff.export_job", job_id=job.id))
+    recent = db.session.scalars(select(Job).where(Job.owner_id == current_user.id,
+                                                  Job.kind == files.EXPORT)
+                                .order_by(Job.id.desc()).limit(RECENT)).all()
+    return render_template("staff/export.html", form=form, recent=recent,
+                           formats=FORMATS, **page_values())
+
+
+def own_job(job_id: int) -> Job:
+    """An export job of the signed-in account; anyone else's is not found (404)."""
+    job = db.session.get(Job, job_id)
+    if job is None or job.kind != files.EXPORT or job.owner_id != current_user.id:
+        abort(404)
+    return job
+
+
+@bp.get("/export/<int:job_id>")
+@roles_required("physician", "admin")
+def export_job(job_id: int):
+    job = own_job(job_id)
+    size = files.size_words(job.result["bytes"]) if job.state == "done" else None
+    return render_template("staff/export_job.html", job=job, format=FORMATS[job.params["format"]],
+                           expires_at=files.expires_at(job), size=size, **page_values())
+
+
+@bp.get("/export/<int:job_id>/progress")
+@roles_required("physician", "admin")
+def export_progress(job_id: int):
+    """The job's state for the page's script (the page works without it)."""
+    job = own_job(job_id)
+    return {"state": job.state, "done": job.done, "total": job.total}
+
+
+@bp.get("/export/<int:job_id>/download")
+@roles_required("physician", "admin")
+def export_download(job_id: int):
+    job = own_job(job_id)
+    path = files.path_of(job)
+    if job.state != "done" or not path.exists():
+        abort(404)
+    audit.log("export_download", f"job:{job.id}", detail={"rows": job.result["rows"]})
+    return send_file(path, mimetype=FORMATS[job.params["format"]].media_type,
+                     as_attachment=True, download_name=files.download_name(job))
+
+
+@bp.post("/export/<int:job_id>/retry")
+@roles_required("physician", "admin")
+def export_retry(job_id: int):
+    job = own_job(job_id)
+    if job.state == "failed":
+        files.retry(job)
+        db.session.commit()
+    return redirect(url_for("staff.export_job", job_id=job.id))

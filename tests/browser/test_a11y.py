@@ -402,6 +402,10 @@ def test_staff_pages_pass_axe(app, live_server, open_tab, clock, axe_source):
     for url, name in (("/staff/export", "staff-export"), ("/staff/users", "staff-users"),
                       ("/staff/audit", "staff-audit"), ("/staff/password", "staff-password")):
         audit.open(url, name, patient=False)
+    page.goto("/staff/export")
+    page.get_by_role("radio", name="Plain CSV", exact=False).check()
+    audit.submit("Prepare the export", "staff-export-ready", patient=False)
+    expect(page.get_by_role("link", name="Download the export")).to_be_visible()
     audit.open("/staff/submissions/AAA-AAA-AAA", "staff-not-found", patient=False, status=404)
     audit.submit("Sign out", "staff-signed-out", patient=False)
     print("\n" + audit.report())

@@ -81,6 +81,9 @@ def test_staff_pages_show_every_payload_as_text_and_run_none(app, live_server, o
     assert_inert(page)
     page.goto("/staff/export")
     expect(page.get_by_role("heading", level=1)).to_have_text("Export submissions")
+    follow(page, page.get_by_role("button", name="Prepare the export"))
+    expect(page.get_by_role("link", name="Download the export")).to_be_visible()
+    assert_inert(page)
     assert_inert(page)
 
     assert dialogs == []

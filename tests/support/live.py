@@ -123,3 +123,33 @@ class Server:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+
+
+class Consumer:
+    """A job consumer (``flask --app intake jobs``) as the README runs it, configured by
+    ``env``, in a process group of its own."""
+
+    def __init__(self, env: dict[str, str], log: Path, root: Path = ROOT):
+        self.env, self.log, self.root = env, log, root
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        command = [sys.executable, "-m", "flask", "--app", "intake", "jobs"]
+        with self.log.open("a") as log:
+            self.process = subprocess.Popen(command, cwd=self.root, env=self.env, stdout=log,
+                                            stderr=log, start_new_session=True)
+
+    def kill(self) -> None:
+        """SIGKILL it mid-work: nothing is finished, nothing let go."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        """Ctrl-C, as `make run` stops it."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGINT)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
