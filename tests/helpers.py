@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from flask_migrate import upgrade
+from pypdf import PdfReader
 from sqlalchemy import select, text
 
 from intake import questionnaire as q
@@ -198,3 +200,8 @@ def case_summary(score_output: dict[str, Any]) -> dict[str, Any]:
         if flag["code"] == "INCOMPLETE_SAFETY":
             result["incomplete"] = len(flag["triggers"])
     return result
+
+
+def pdf_text(data: bytes) -> str:
+    """A PDF's text as one line of words, as pypdf reads it."""
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())

@@ -19,13 +19,22 @@ import openpyxl
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.questionnaire import Questionnaire
-from helpers import CASES, CLINIC_ZONE, DATA, csrf_token, load_case, staff_export
+from helpers import (
+    CASES,
+    CLINIC_ZONE,
+    DATA,
+    csrf_token,
+    load_case,
+    pdf_text,
+    staff_export,
+)
 from openpyxl.worksheet.worksheet import Worksheet
 from sqlalchemy import func, select, update
 
 from intake import clinic, scoring
 from intake import questionnaire as q
 from intake.models import AuditEvent, Submission, SubmissionEvent, db, utcnow
+from intake.reports import export as export_module
 from intake.reports.export import FORMATS, Export, ExportFilter, neutralise
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
@@ -320,6 +329,44 @@ def test_pdf_zip_holds_one_named_pdf_per_submission(app, runner, patient_client,
     refused = runner.invoke(args=["export", "--format", "pdf-zip", "--status", "draft",
                                   "-o", str(tmp_path / "drafts.zip")])
     assert refused.exit_code != 0 and "Drafts have no PDF" in refused.output
+
+
+GENERATED = re.compile(r"Generated \d{4}-\d\d-\d\d \d\d:\d\d \(UTC[^)]*\)")
+
+
+def pdf_zip(app, processes: int, path: Path) -> tuple[zipfile.ZipFile, int]:
+    """A PDF export drawn on that many processes into a file, and this process's peak
+    memory while it was made."""
+    app.config["EXPORT_PDF_PROCESSES"] = processes
+    with app.app_context(), path.open("wb") as out:
+        tracemalloc.start()
+        try:
+            for chunk in Export("pdf-zip", ExportFilter(), app.config, via="cli").chunks():
+                out.write(chunk)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    return zipfile.ZipFile(path), peak
+
+
+def test_pdf_zip_on_every_core_holds_the_same_pdfs_in_flat_memory(app, runner, tmp_path,
+                                                                 monkeypatch):
+    monkeypatch.setattr(export_module, "BATCH", 4)  # rows read a batch at a time: a few
+    app.config["ALLOW_DEMO_DATA"] = True
+    assert runner.invoke(args=["demo-data", "8", "--seed", "3"]).exit_code == 0
+    alone, _ = pdf_zip(app, 1, tmp_path / "alone.zip")
+    pooled, small_peak = pdf_zip(app, 2, tmp_path / "pooled.zip")
+    assert pooled.namelist() == alone.namelist() and len(alone.namelist()) == 8
+    def read(archive: zipfile.ZipFile, name: str) -> str:  # the same but for when
+        return GENERATED.sub("", pdf_text(archive.read(name)))  # each was made
+
+    for name in alone.namelist():
+        assert read(pooled, name) == read(alone, name), name
+    assert runner.invoke(args=["demo-data", "32", "--seed", "4"]).exit_code == 0
+    larger, large_peak = pdf_zip(app, 2, tmp_path / "larger.zip")
+    assert len(larger.namelist()) == 40 and larger.testzip() is None
+    # Four times the PDFs, the same few in flight: memory does not grow with the count.
+    assert large_peak < 1.5 * small_peak, (small_peak, large_peak)
 
 
 def test_the_readme_lists_the_formats_the_command_and_the_page_offer():

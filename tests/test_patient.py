@@ -22,7 +22,7 @@ from helpers import (
 from markupsafe import escape
 from sqlalchemy import select, update
 
-from intake import clinic, create_app, patient
+from intake import clinic, create_app
 from intake import questionnaire as q
 from intake.models import ResumeLink, Submission, db, utcnow
 from intake.patient import drafts

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from helpers import CASES, CLINIC_ZONE, csrf_token, load_case, stored
-from pypdf import PdfReader
+from helpers import CASES, CLINIC_ZONE, csrf_token, load_case, pdf_text, stored
 from sqlalchemy import event, select
 from support.payloads import XSS_PAYLOADS
 
@@ -107,10 +105,6 @@ def page_text(response) -> str:
 def page_text_of(html: str) -> str:
     """The words of some HTML as a person reads them, tags and runs of spaces gone."""
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
-
-
-def pdf_text(data: bytes) -> str:
-    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages).split())
 
 
 @pytest.fixture

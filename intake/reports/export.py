@@ -27,7 +27,8 @@ from intake import audit, clinic, scoring
 from intake.models import Submission, db
 from intake.policy import Policy
 from intake.questionnaire import INTAKE, Item, condition, kind_of
-from intake.reports import fhir, iso, item_text, submission_pdf
+from intake.reports import fhir, font_dir, iso, item_text, parallel, submission_summary
+from intake.reports.summary import Summary
 from intake.workflow import ROUTINGS, STATUSES
 
 CHUNK = 64 * 1024
@@ -386,15 +387,21 @@ class _Pipe:
 
 
 def write_pdf_zip(export: Export) -> Iterator[bytes]:
-    """One physician PDF per submission, <questionnaire>_<reference>_<YYYYMMDD>.pdf."""
-    pipe = _Pipe()
-    timezone = export.config["CLINIC_TIMEZONE"]
-    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive:
+    """One physician PDF per submission, <questionnaire>_<reference>_<YYYYMMDD>.pdf,
+    drawn on EXPORT_PDF_PROCESSES processes."""
+    config = export.config
+
+    def summaries() -> Iterator[tuple[str, Summary]]:
         for submission in export.submissions():
-            day = clinic.day_of(submission.submitted_at, timezone)
-            archive.writestr(f"{submission.questionnaire}_{submission.reference}"
-                             f"_{day:%Y%m%d}.pdf",
-                             submission_pdf(submission, export.config))
+            day = clinic.day_of(submission.submitted_at, config["CLINIC_TIMEZONE"])
+            yield (f"{submission.questionnaire}_{submission.reference}_{day:%Y%m%d}.pdf",
+                   submission_summary(submission, config))
+
+    pipe = _Pipe()
+    with zipfile.ZipFile(pipe, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, pdf in parallel.rendered(summaries(), font_dir(config),
+                                           parallel.processes(config)):
+            archive.writestr(name, pdf)
             yield pipe.take()
     yield pipe.take()
 
