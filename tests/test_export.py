@@ -174,6 +174,16 @@ def test_csv_round_trips_the_stored_values(app, runner, patient_client, clock, t
                                        "amitriptyline 25 mg at night")
 
 
+def assert_text_stays_text(sheet: Worksheet) -> None:
+    """No formula; text as it was typed, a formula-like start kept text by the quote
+    prefix (Excel and LibreOffice keep such a cell text when it is edited)."""
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", cell.coordinate
+            if isinstance(cell.value, str) and cell.value.startswith(TRIGGERS):
+                assert cell.data_type == "s" and cell.quotePrefix, cell.coordinate
+
+
 def test_xlsx_holds_numbers_and_text_never_a_formula(app, runner, patient_client, clock,
                                                      tmp_path):
     submit_profiles(patient_client, clock)
@@ -184,13 +194,13 @@ def test_xlsx_holds_numbers_and_text_never_a_formula(app, runner, patient_client
     assert header == expected_header(stored_submissions(app)[0].score)
     assert sheet.max_row == len(CASES) + 1
     for book_sheet in workbook:
-        for row in book_sheet.iter_rows():
-            for cell in row:
-                assert cell.data_type != "f", cell.coordinate
-                if isinstance(cell.value, str):
-                    assert not cell.value.startswith(TRIGGERS), cell.coordinate
+        assert_text_stays_text(book_sheet)
+        # The header row is a filter and each column as wide as its header (10 to 30).
+        assert book_sheet.auto_filter.ref.startswith("A1:")
+        assert 10 <= book_sheet.column_dimensions["B"].width <= 31
     p01 = dict(zip(header, (cell.value for cell in sheet[2]), strict=True))
-    assert p01["phone"] == "'+13055550100"
+    phone = sheet.cell(2, header.index("phone") + 1)
+    assert phone.value == "+13055550100" and phone.data_type == "s" and phone.quotePrefix
     assert p01["phq9_total"] == 8 and p01["ind_peg"] == 7.3 and p01["height_cm"] == 165
     assert p01["consent_data_use"] == "true"
     dictionary_ids = [row[0].value for row in workbook["dictionary"].iter_rows(min_row=2)]

@@ -336,8 +336,14 @@ def write_dictionary(export: Export) -> Iterator[bytes]:
     return _csv(rows, "\r\n", bom=True)
 
 
-def _write_row(sheet: Any, row: int, values: Iterable[Any]) -> None:
-    """Each cell as a number or as neutralised text, never as a formula."""
+#: An xlsx column's width in characters: its header's, within these bounds.
+XLSX_WIDTH = (10, 30)
+
+
+def _write_row(sheet: Any, row: int, values: Iterable[Any], as_typed: Any) -> None:
+    """Each cell as a number or as a text cell holding the text as it is. Text that a
+    person editing it could turn into a formula carries the quote prefix, which keeps
+    it text in Excel and LibreOffice without an apostrophe in the value."""
     if row >= XLSX_MAX_ROWS:
         raise click.ClickException("Too many rows for a spreadsheet: use the csv format.")
     for col, value in enumerate(values):
@@ -346,7 +352,25 @@ def _write_row(sheet: Any, row: int, values: Iterable[Any]) -> None:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             sheet.write_number(row, col, value)
         else:
-            sheet.write_string(row, col, neutralise(as_text(value)))
+            text = as_text(value)
+            sheet.write_string(row, col, text, as_typed if text.startswith(FORMULA_STARTS)
+                               else None)
+
+
+def _sheet(workbook: Any, name: str, rows: Iterable[Sequence[Any]], as_typed: Any) -> None:
+    """A sheet with its header frozen, widths from the header, and a filter on it."""
+    sheet = workbook.add_worksheet(name)
+    sheet.freeze_panes(1, 1)
+    row = width = -1
+    for row, values in enumerate(rows):
+        if row == 0:
+            width = len(values)
+            for col, header in enumerate(values):
+                sheet.set_column(col, col, min(max(len(header) + 2, XLSX_WIDTH[0]),
+                                               XLSX_WIDTH[1]))
+        _write_row(sheet, row, values, as_typed)
+    if width > 0:
+        sheet.autofilter(0, 0, max(row, 1), width - 1)
 
 
 def write_xlsx(export: Export) -> Iterator[bytes]:
@@ -355,13 +379,9 @@ def write_xlsx(export: Export) -> Iterator[bytes]:
         workbook = xlsxwriter.Workbook(handle, {
             "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
             "strings_to_numbers": False})
-        sheet = workbook.add_worksheet("submissions")
-        sheet.freeze_panes(1, 1)
-        for row, values in enumerate(export.table()):
-            _write_row(sheet, row, values)
-        dictionary_sheet = workbook.add_worksheet("dictionary")
-        for row, values in enumerate(dictionary(export.columns, export.policy)):
-            _write_row(dictionary_sheet, row, values)
+        as_typed = workbook.add_format({"quote_prefix": True})
+        _sheet(workbook, "submissions", export.table(), as_typed)
+        _sheet(workbook, "dictionary", dictionary(export.columns, export.policy), as_typed)
         workbook.close()
         handle.seek(0)
         while chunk := handle.read(CHUNK):
