@@ -36,7 +36,7 @@ from helpers import (
     sign_in,
 )
 from sqlalchemy import select, update
-from support.live import Consumer, free_port
+from support.live import Client, Consumer, Server, free_port
 
 from intake import audit, clinic, create_app, demo, jobs
 from intake.models import AuditEvent, Job, OutboxMessage, Submission, db
@@ -144,7 +144,7 @@ def queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         consumers.append(started)
         return started
 
-    app.mail_port, app.consumer = mail_port, consumer
+    app.mail_port, app.consumer, app.environment = mail_port, consumer, environment
     yield app
     for started in consumers:
         started.stop()
@@ -240,6 +240,35 @@ def test_a_consumer_killed_mid_export_leaves_it_to_the_next_which_finishes_it_on
     completions = rows(queue, AuditEvent, AuditEvent.action == "export")
     assert [(row.outcome, row.detail["rows"]) for row in completions] == [("ok", 200)]
     assert len(rows(queue, AuditEvent, AuditEvent.action == "export_download")) == 1
+
+
+def test_a_200_pdf_export_through_gunicorn_with_a_5_s_timeout_completes(queue, tmp_path):
+    """The request only records the job, so no worker is near gunicorn's timeout."""
+    with queue.app_context():
+        demo.insert_demo(200, clinic.policy(), clinic.zone(), random.Random(11))
+        db.session.commit()
+    email = add_staff(queue, "physician")
+    server = Server(queue.environment, tmp_path / "gunicorn.log", timeout=5)
+    server.start()
+    try:
+        queue.consumer()
+        staff = Client(server.base)
+        sign_in(staff, email)
+        started = time.monotonic()
+        job_id = export_ask(queue, staff, {"format": "pdf-zip"})
+        asked_in = time.monotonic() - started
+        eventually(lambda: rows(queue, Job, Job.id == job_id, Job.state == "done"),
+                   "the export finished", patience=180)
+        assert "Ready: 200 rows" in staff.get(f"/staff/export/{job_id}").text
+        download = staff.get(f"/staff/export/{job_id}/download")
+    finally:
+        server.stop()
+    assert asked_in < 2, f"the export's page took {asked_in:.2f} s"
+    archive = zipfile.ZipFile(io.BytesIO(download.body))
+    assert archive.testzip() is None and len(archive.namelist()) == 200
+    completions = rows(queue, AuditEvent, AuditEvent.action == "export")
+    assert [(row.outcome, row.detail["rows"]) for row in completions] == [("ok", 200)]
+    assert "WORKER TIMEOUT" not in (tmp_path / "gunicorn.log").read_text()
 
 
 def test_the_staff_pages_say_when_no_consumer_runs_and_when_one_does(queue):
