@@ -541,6 +541,10 @@ def test_the_export_page_is_for_physicians_and_admins(app, staff_client, patient
     assert row.actor == physician.email and re.fullmatch(r"job \d+", row.detail["via"])
     assert row.detail["rows"] == 1 and row.detail["filter"]["since"] == "2025-06-01"
     assert [r.actor for r in audit_rows(app, "export_download")] == [physician.email]
+    drafts = staff_export(physician, {"csrf_token": csrf_token(html), "format": "excel-csv",
+                                      "status": "draft"})
+    assert re.fullmatch(r"attachment; filename=intake_export_\d{8}_urgent_drafts\.csv",
+                        drafts.headers["Content-Disposition"])
     refused = physician.post("/staff/export", data={
         "csrf_token": csrf_token(html), "format": "pdf-zip", "status": "draft"})
     assert refused.status_code == 200 and "Drafts have no PDF" in refused.get_data(as_text=True)

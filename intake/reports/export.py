@@ -193,6 +193,11 @@ class ExportFilter:
     #: The key of the questionnaire they answered: an export never mixes two.
     questionnaire: str = DEFAULT_QUESTIONNAIRE
 
+    @property
+    def drafts(self) -> bool:
+        """Whether it asks for the urgent drafts instead of submissions."""
+        return self.status == "draft"
+
     def problem(self, export_format: Format) -> str | None:
         """Why this filter cannot be exported in this format, or None."""
         return (self.questionnaire_problem() or self.dates_problem()
@@ -211,15 +216,14 @@ class ExportFilter:
 
     def drafts_problem(self, export_format: Format) -> str | None:
         """Why the format cannot hold the drafts asked for, or None."""
-        return export_format.refuses_drafts if self.status == "draft" else None
+        return export_format.refuses_drafts if self.drafts else None
 
     def query(self, zone: ZoneInfo) -> Select:
         # Drafts only on request, and only the urgent ones: the only drafts staff see
         # (contract.md, Statuses). Having no submitted_at, they are dated by their start.
-        drafts = self.status == "draft"
-        moment = Submission.started_at if drafts else Submission.submitted_at
+        moment = Submission.started_at if self.drafts else Submission.submitted_at
         query = select(Submission).where(Submission.questionnaire == self.questionnaire)
-        if drafts:
+        if self.drafts:
             query = query.where(Submission.submitted_at.is_(None), Submission.urgent)
         else:
             query = query.where(Submission.submitted_at.is_not(None))
@@ -454,10 +458,12 @@ class Format:
     #: Why it cannot hold drafts; None when it can.
     refuses_drafts: str | None = None
 
-    def filename(self, today: dt.date, questionnaire: str) -> str:
-        """A safe download name: the questionnaire, the date and the format, never a
-        patient's name."""
-        return f"{questionnaire}_export_{today:%Y%m%d}{self.file_tag}{self.extension}"
+    def filename(self, today: dt.date, chosen: ExportFilter) -> str:
+        """A safe download name: the questionnaire, the date, the format and whether it
+        holds urgent drafts, never a patient's name."""
+        drafts = "_urgent_drafts" if chosen.drafts else ""
+        return (f"{chosen.questionnaire}_export_{today:%Y%m%d}{drafts}{self.file_tag}"
+                f"{self.extension}")
 
 
 CSV = "text/csv"

@@ -51,9 +51,8 @@ def selection(job: Job) -> ExportFilter:
 
 
 def download_name(job: Job) -> str:
-    """The name the browser saves it under, as the export always had."""
-    return FORMATS[job.params["format"]].filename(clinic.day_of(job.created_at),
-                                                 job.params["questionnaire"])
+    """The name the browser saves it under (Format.filename): never a patient's."""
+    return FORMATS[job.params["format"]].filename(clinic.day_of(job.created_at), selection(job))
 
 
 def request_export(owner_id: int, export_format: str, chosen: ExportFilter) -> Job:
