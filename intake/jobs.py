@@ -36,6 +36,21 @@ POLL_SECONDS = 1.0
 _app: Flask | None = None
 
 
+class InstanceStorage(SqliteStorage):
+    """Huey's SQLite storage, its file (and the instance folder) made when first used,
+    not when the app starts: a server that never queues anything leaves no file."""
+
+    def __init__(self, name: str, **options: Any):
+        super().__init__(name, create_tables=False, **options)
+
+    def _create_connection(self) -> Any:
+        Path(self.filename).parent.mkdir(parents=True, exist_ok=True)
+        connection = super()._create_connection()
+        for statement in self.ddl:  # each "if not exists"
+            connection.execute(statement)
+        return connection
+
+
 def worker_name() -> str:
     """This process, as a claim names it: host and process id."""
     return f"{socket.gethostname()}:{os.getpid()}"
@@ -254,7 +269,7 @@ def configure(app: Flask) -> None:
     if url.startswith(("redis://", "rediss://", "unix://")):
         huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": url}
     else:
-        huey.storage_class = SqliteStorage
+        huey.storage_class = InstanceStorage
         huey.storage_kwargs = {"filename": url.removeprefix("sqlite:///")}
     huey.immediate = app.config["JOBS_IMMEDIATE"]
     if not huey.immediate:
