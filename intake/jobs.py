@@ -32,6 +32,9 @@ huey = Huey("intake", immediate=True, utc=True)
 HEARTBEAT_LATE = dt.timedelta(minutes=3)
 #: How often a consumer looks for work when its storage cannot wait for it (SQLite).
 POLL_SECONDS = 1.0
+#: A job still queued this long after it was asked for is handed to the queue again (the
+#: queue may have been down when it was asked for; a job queued twice runs once).
+REQUEUE_AFTER = dt.timedelta(minutes=2)
 
 _app: Flask | None = None
 
@@ -194,6 +197,16 @@ def sweep() -> None:
     take_back_dead_claims(only_here=False)
     for message_id in mail.due():
         enqueue(lambda m=message_id: deliver(m), f"email {message_id}")
+    for job_id in waiting_jobs(clinic.now() - REQUEUE_AFTER):
+        enqueue(lambda j=job_id: run_job(j), f"job {job_id}")
+
+
+def waiting_jobs(asked_before: dt.datetime | None = None) -> list[int]:
+    """The jobs no consumer has taken, asked for before a moment if one is given."""
+    query = select(Job.id).where(Job.state == "queued", Job.worker.is_(None))
+    if asked_before is not None:
+        query = query.where(Job.created_at < asked_before)
+    return list(db.session.scalars(query.order_by(Job.id)))
 
 
 def beat() -> None:
@@ -293,7 +306,7 @@ def jobs_command(workers: int | None, no_periodic: bool) -> None:
     released = take_back_dead_claims(only_here=True)
     if released:
         click.echo(f"Took back {released} job(s) or email(s) a stopped consumer left.")
-    for job_id in db.session.scalars(select(Job.id).where(Job.state == "queued")):
+    for job_id in waiting_jobs():
         run_job(job_id)  # a job queued twice runs once: the row says it is taken
     sweep.call_local()
     consumer = huey.create_consumer(

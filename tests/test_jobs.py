@@ -379,3 +379,24 @@ def test_a_failed_export_says_so_and_can_be_tried_again(app, staff_client, monke
                              data={"csrf_token": csrf_token(page)})
     assert retried.status_code == 302
     assert "Download the export" in physician.get(retried.location).get_data(as_text=True)
+
+
+def test_a_job_the_queue_never_got_is_handed_to_it_again_by_the_sweep(app, staff_client,
+                                                                       clock, monkeypatch):
+    """A request whose queue was down still records the job; the sweep queues it later."""
+    clock("2025-06-01")
+    physician = staff_client("physician")
+    def down(task):
+        raise OSError("the queue is down")
+
+    with monkeypatch.context() as queue_down:
+        queue_down.setattr(jobs.huey, "enqueue", down)
+        job_id = export_ask(app, physician, {"format": "csv"})
+    page = f"/staff/export/{job_id}"
+    assert "Waiting to start." in physician.get(page).get_data(as_text=True)
+    jobs.sweep.call_local()  # a minute later: not yet, it may be waiting its turn
+    assert rows(app, Job, Job.id == job_id)[0].state == "queued"
+    later = clinic.now() + jobs.REQUEUE_AFTER + dt.timedelta(minutes=1)
+    monkeypatch.setattr(clinic, "now", lambda: later)
+    jobs.sweep.call_local()
+    assert "Download the export" in physician.get(page).get_data(as_text=True)
