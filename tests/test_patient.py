@@ -510,6 +510,7 @@ def test_the_resume_email_carries_the_link_and_no_health_information(patient_cli
     body = message.content.decode()
     assert message.rcpt_tos == ["maria@example.com"]
     assert "Subject: Your link to continue" in body
+    assert re.search(r"^Message-ID: <outbox-\d+@intake\.invalid>\r?\n", body, re.MULTILINE)
     link = link_from(response.get_data(as_text=True))  # the page shows the link it sent
     assert link in body.replace("=\r\n", "")
     for private in ("Maria", "Alvarez", "1980", "pain", "CRPS", "ketamine"):
