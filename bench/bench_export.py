@@ -78,9 +78,10 @@ def sqlite3_seconds(database: Path) -> float:
 
 
 @functools.cache
-def exported(database: Path, export_format: str) -> Exported:
-    """One export of the whole database in a child process, as it measured itself."""
-    output = run([sys.executable, __file__, export_format], environment(database))
+def exported(database: Path, export_format: str, **settings: str) -> Exported:
+    """One export of the whole database in a child process (``INTAKE_*`` settings), as it
+    measured itself."""
+    output = run([sys.executable, __file__, export_format], environment(database, **settings))
     return Exported(**json.loads(output))
 
 
