@@ -28,6 +28,8 @@ from common import ROOT, Bench, Row, compared, environment
 from intake import questionnaire as q
 
 WORKERS = 4
+#: Several workers share their rate limits in Redis, as the production config requires.
+LIMITS = "redis://127.0.0.1:6379/4"
 CONNECTIONS = 8
 CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 STEP = "symptoms"
@@ -55,13 +57,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database: Path):
-    """The production command on a free port; yields the base URL once it answers."""
+def gunicorn(database: Path, workers: int = WORKERS, **settings: str):
+    """The production command (its config, timeout 30) on a free port, with the bare
+    routes; yields the base URL once it answers. Its log is the database's, beside it."""
     port = free_port()
-    command = [sys.executable, "-m", "gunicorn", "-w", str(WORKERS), "-b", f"127.0.0.1:{port}",
-               "--timeout", "30", "intake:create_app()"]
-    server = subprocess.Popen(command, cwd=ROOT, env=environment(
-        database, INTAKE_BENCHMARK_ROUTES="true"), stderr=subprocess.DEVNULL)
+    command = [sys.executable, "-m", "gunicorn", "--config", "python:intake.gunicorn_conf",
+               "-w", str(workers), "-b", f"127.0.0.1:{port}", "intake:create_app()"]
+    with database.with_suffix(".gunicorn.log").open("a") as log:
+        server = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log, env=environment(
+            database, INTAKE_BENCHMARK_ROUTES="true", INTAKE_RATELIMIT_STORAGE_URI=LIMITS,
+            **settings))
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):

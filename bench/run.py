@@ -24,6 +24,7 @@ from pathlib import Path
 import bench_export
 import bench_growth
 import bench_http
+import bench_jobs
 import bench_pdf
 import bench_scoring
 import bench_step
@@ -31,7 +32,7 @@ import bench_worklist
 from common import FULL_SIZES, RESULTS, SIZES, SMALL_SIZES, Bench, Databases, Row
 
 MEASUREMENTS = {"scoring": bench_scoring, "step": bench_step, "pdf": bench_pdf,
-                "http": bench_http,
+                "http": bench_http, "jobs": bench_jobs,
                 "export": bench_export, "worklist": bench_worklist, "growth": bench_growth}
 
 
