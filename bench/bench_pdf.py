@@ -18,7 +18,8 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate
 
 from intake import scoring
 from intake.questionnaire import INTAKE, QUESTIONNAIRE_VERSION, clean_answers
-from intake.reports.pdf import FONT, register_fonts, render_pdf, text
+from intake.reports.fonts import FONT, register_fonts
+from intake.reports.pdf import render_pdf, text
 from intake.reports.summary import Summary, build_summary
 
 CASE = ROOT / "tests" / "data" / "cases" / "P01.json"

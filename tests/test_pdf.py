@@ -27,7 +27,8 @@ from intake.questionnaire import (
     clean_answers,
     item_shown,
 )
-from intake.reports.pdf import FontMissing, find_fonts, render_pdf, text
+from intake.reports.fonts import FontMissing, find_fonts
+from intake.reports.pdf import render_pdf, text
 from intake.reports.summary import DISCLAIMER, TRIAL_MATCH, StaffAction, build_summary
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -133,7 +134,7 @@ def test_summary_words_triggers_indicators_and_instruments():
     ]
     assert triggers["SUICIDE_ITEM"] == [
         "PHQ-9: Thoughts that you would be better off dead or of hurting yourself in some way: "
-        "More than half the days (2)"
+        "now: More than half the days (2); earlier in this questionnaire: none"
     ]
     assert triggers["DRUG_USE_HISTORY"] == ["DAST-10 answered sum: 4 (instrument incomplete)"]
     indicators = {line.name: line for line in summary.indicators}
@@ -231,7 +232,7 @@ def test_page_one_shows_the_patient_and_submission_in_clinic_time(tmp_path):
     for expected in ("Maria Alvarez", "1980-03-15", "45", "Female", "+13055550100", REFERENCE,
                      "2025-06-01 14:32 (UTC−04:00)", "Indicators", "Questionnaire scores"):
         assert expected in first
-    assert "matches an entry criterion of the 2009 outpatient ketamine trial [K4]" in first
+    assert "in the range the 2009 outpatient trial enrolled [K4]" in first
     assert "8/8 self-reported symptoms — the examination signs are not included" in first
 
 
@@ -436,3 +437,78 @@ def test_each_benefit_answer_names_its_treatment(tmp_path):
                      .split())
     assert "How much did physical therapy help?" in words
     assert "How much did gabapentin or pregabalin help?" in words
+
+
+def case_answers(case: str) -> tuple[dict, str]:
+    data = load_case(DATA / "cases" / f"{case}.json")
+    return data["answers"], data["submitted_on"]
+
+
+def test_page_one_reads_flags_then_at_a_glance_then_results_with_their_source_tags(tmp_path):
+    pdf, _ = build(p01())
+    first = flat(extract(pdf, tmp_path, "-f", "1", "-l", "1"))
+    order = ["Flags", "At a glance", "Indicators (self-reported)", "Questionnaire scores"]
+    assert [first.index(heading) for heading in order] == sorted(
+        first.index(heading) for heading in order)
+    for line in ("Pain, where and since Right hand; since 2022-09 (33 months)",
+                 "Average pain, last week 7/10",
+                 "Blood pressure —; high blood pressure: No",
+                 "Heart, stroke, seizures none reported",
+                 "Pregnancy, breastfeeding pregnant: No; breastfeeding: No",
+                 "Weight, BMI 66 kg; BMI 24.2", "Ketamine before No"):
+        assert line in first, line
+    glance = first[first.index("At a glance"):first.index("Indicators (self-reported)")]
+    assert len(INTAKE_GLANCE_LABELS) <= 10
+    assert [label for label in INTAKE_GLANCE_LABELS if label in glance] == INTAKE_GLANCE_LABELS
+    # Results carry their tags only; the rules and the sources in full close the document.
+    assert "Rule:" not in first and "Schwartzman" not in first and "[I1] [K4]" in first
+    assert "✓" not in extract(pdf, tmp_path)
+    closing = flat(extract(pdf, tmp_path))
+    closing = closing[closing.index("How each result is computed"):]
+    assert "Average pain in the past week (0-10) Rule: " in closing
+    for tag in ("B1", "B3", "C1", "C2", "K4", "I1", "I4", "I12"):
+        assert f"[{tag}] {scoring.CITATIONS[tag]}" in closing, tag
+
+
+INTAKE_GLANCE_LABELS = ["Pain, where and since", "Average pain, last week", "Blood pressure",
+                        "Heart, stroke, seizures", "Medicines", "Allergies",
+                        "Pregnancy, breastfeeding", "Escort home", "Weight, BMI",
+                        "Ketamine before"]
+
+
+def test_the_2009_trial_is_context_in_the_words_of_the_spec(tmp_path):
+    pdf, _ = build(p01())
+    first = flat(extract(pdf, tmp_path, "-f", "1", "-l", "1"))
+    assert ("4 of 4 are in the range the 2009 outpatient trial enrolled [K4]. That trial also "
+            "required CRPS found on examination and at least three treatments that had failed. "
+            "Context for the physician, not a decision about treatment.") in first
+    assert "7 · in the range the 2009 outpatient trial enrolled [K4]" in first
+    assert "entry criterion" not in first
+
+
+def test_a_hold_flag_names_what_it_outranks_and_item_9_shows_now_and_earlier(tmp_path):
+    """P12: the psychosis hold keeps the schizophrenia diagnosis on page 1, the cardiac hold
+    the heart attack; item 9 answered 0 now after a 1 earlier shows both."""
+    answers, submitted_on = case_answers("P12")
+    pdf, score = build(answers, submitted_on)
+    first = flat(extract(pdf, tmp_path, "-f", "1", "-l", "1"))
+    assert ("Also reported: Has a doctor ever told you that you have: Schizophrenia"
+            in first)
+    assert "Also reported: Have you ever had a heart attack? Yes" in first
+    assert ("PHQ-9: Thoughts that you would be better off dead or of hurting yourself in some "
+            "way: now: Not at all (0); earlier in this questionnaire: Several days (1)") in first
+    # Presentation only: the review flags stay out of the score.
+    assert {"PSYCH_HISTORY", "CARDIAC"}.isdisjoint(f["code"] for f in score["flags"])
+
+
+def test_under_18_what_was_never_shown_reads_not_asked(tmp_path):
+    answers, submitted_on = case_answers("P09")
+    pdf, _ = build(answers, submitted_on)
+    text = flat(extract(pdf, tmp_path))
+    assert "not answered" not in text
+    first = flat(extract(pdf, tmp_path, "-f", "1", "-l", "1"))
+    for line in ("Average pain, last week not asked (under 18)",
+                 "Blood pressure not asked (under 18)", "Escort home not asked (under 18)",
+                 "Average pain in the past week (0-10) not asked "
+                 "(under 18)"):
+        assert line in first, line

@@ -442,11 +442,14 @@ def test_the_page_puts_who_and_why_first_and_reads_a_missing_answer_grey(app, ph
     html = physician.get(f"/staff/submissions/{walked}").get_data(as_text=True)
     # On a phone the page reads in this order; on a desk the panel stands beside the flags.
     assert (html.index('class="patient-name"') < html.index('id="flags-heading"')
-            < html.index('<aside class="status-panel"') < html.index('id="indicators-heading"'))
+            < html.index('id="glance-heading"') < html.index('<aside class="status-panel"')
+            < html.index('id="indicators-heading"'))
     assert '<a href="tel:+13055550100">(305) 555-0100</a>' in html
     assert re.search(r'<div class="unanswered"><dt>[^<]+</dt><dd class="typed">not answered</dd>',
                      html), "a missing answer is marked so it reads grey"
-    assert '<span class="rule">Rule: ' in html
+    # Each result's source tag, its rule and full source folded beside it.
+    assert re.search(r'<details class="how"><summary>Source \[[A-Z]+\d+\][^<]* · how it is '
+                     r'computed</summary>\s*<p class="rule">Rule: ', html)
 
 
 def test_the_status_panel_shows_the_latest_actions_and_names_each_hold_once(

@@ -32,7 +32,8 @@ from intake.questionnaire import (
 from intake.reports import font_dir, submission_pdf
 from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, Export, ExportFilter
 from intake.reports.files import private_file
-from intake.reports.pdf import FontMissing, render_pdf
+from intake.reports.fonts import FontMissing
+from intake.reports.pdf import render_pdf
 from intake.reports.summary import build_summary
 
 #: What the PDF of an answers file shows where a stored submission has its reference.

@@ -12,7 +12,7 @@ BUDAPEST_SIGNS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Sensory", ("Hyperalgesia (to pinprick)",
                  "Allodynia (to light touch, temperature, deep somatic pressure or joint "
                  "movement)")),
-    ("Vasomotor", ("Temperature asymmetry", "Skin color changes or asymmetry")),
+    ("Vasomotor", ("Temperature asymmetry (> 1 °C)", "Skin color changes or asymmetry")),
     ("Sudomotor / edema", ("Edema", "Sweating changes or asymmetry")),
     ("Motor / trophic", ("Decreased range of motion",
                          "Motor dysfunction (weakness, tremor, dystonia)",

@@ -9,20 +9,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from xml.sax.saxutils import escape  # nosec B406 # it writes entities and parses nothing
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import LETTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     CondPageBreak,
     Flowable,
+    KeepTogether,
     Paragraph,
     SimpleDocTemplate,
     Spacer,
@@ -31,21 +29,9 @@ from reportlab.platypus import (
 )
 
 from intake.reports.drawing import body_map
+from intake.reports.fonts import FONT, FONT_BOLD, register_fonts
 from intake.reports.summary import Fact, Summary
 from intake.workflow import ROUTING
-
-FONT = "DejaVuSans"
-FONT_BOLD = "DejaVuSans-Bold"
-FONT_FILES = {FONT: "DejaVuSans.ttf", FONT_BOLD: "DejaVuSans-Bold.ttf"}
-#: Where Debian (fonts-dejavu-core) and other systems keep DejaVu Sans.
-FONT_DIRS = (
-    "/usr/share/fonts/truetype/dejavu",
-    "/usr/share/fonts/dejavu",
-    "/usr/share/fonts/TTF",
-    "/usr/local/share/fonts/dejavu",
-    "/usr/local/share/fonts",
-)
-FONT_PACKAGE = "fonts-dejavu-core"
 
 PAGE_WIDTH, PAGE_HEIGHT = LETTER
 MARGIN = 16 * mm
@@ -72,38 +58,9 @@ TIER_STYLE = {
 }
 
 
-class FontMissing(RuntimeError):
-    """DejaVu Sans is not installed where we look for it."""
-
-
 def text(value: str) -> str:
     """Any string as inert Paragraph markup: escaped, its line breaks kept as <br/>."""
     return escape(value).replace("\n", "<br/>")
-
-
-def find_fonts(font_dir: str | None = None) -> dict[str, Path]:
-    """The DejaVu Sans files in ``font_dir``, else in the first known directory holding them."""
-    directories = (font_dir,) if font_dir else FONT_DIRS
-    for directory in directories:
-        paths = {name: Path(directory) / file for name, file in FONT_FILES.items()}
-        if all(path.is_file() for path in paths.values()):
-            return paths
-    raise FontMissing(
-        f"DejaVu Sans ({', '.join(FONT_FILES.values())}) was not found in "
-        f"{', '.join(directories)}. Install the Debian package {FONT_PACKAGE} "
-        f"(apt-get install {FONT_PACKAGE}) or set INTAKE_PDF_FONT_DIR to a directory "
-        "holding these files."
-    )
-
-
-def register_fonts(font_dir: str | None = None) -> None:
-    """Register DejaVu Sans (wide Unicode coverage) from the system, never a download."""
-    if FONT in pdfmetrics.getRegisteredFontNames():
-        return
-    for name, path in find_fonts(font_dir).items():
-        pdfmetrics.registerFont(TTFont(name, str(path)))
-    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT,
-                                  boldItalic=FONT_BOLD)
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -161,9 +118,9 @@ class _Document:
 
     def story(self) -> list[Flowable]:
         return [
-            *self.header(), *self.flags(), *self.indicators(), *self.instruments(),
-            *self.pain(), *self.treatments(), *self.medicines(), *self.examination(),
-            *self.answers(), *self.actions(),
+            *self.header(), *self.flags(), *self.glance(), *self.indicators(),
+            *self.instruments(), *self.pain(), *self.treatments(), *self.medicines(),
+            *self.examination(), *self.answers(), *self.actions(), *self.computed(),
         ]
 
     # --- page 1 ---------------------------------------------------------------------
@@ -219,9 +176,10 @@ class _Document:
                 Paragraph(f"• {text(t.label)}{t.joiner}<b>{text(t.answer)}</b>", self.s["cell"])
                 for t in flag.triggers
             ]
-            if flag.rule:
-                content.append(self.p(f"Rule: {flag.rule}", "small"))
-            content.append(self.p(f"Source: {flag.source}", "small"))
+            if flag.also_reported:
+                content.append(self.p("Also reported: " + "; ".join(
+                    str(t) for t in flag.also_reported), "cell"))
+            content.append(self.p(f"Source: {flag.tags}", "small"))
             yield Table(
                 [[Paragraph(text(flag.tier.upper()), badge), content]],
                 colWidths=[18 * mm, FRAME_WIDTH - 18 * mm], spaceBefore=3, splitInRow=1,
@@ -235,20 +193,34 @@ class _Document:
             yield Spacer(1, 4)
             yield self.p("For information: " + "; ".join(summary.info) + ".", "body")
 
+    def glance(self) -> Iterator[Flowable]:
+        """At most ten short lines, tight, so that page 1 keeps the scores too."""
+        if self.summary.glance:
+            yield from self.heading("At a glance", "h1")
+            yield Table(
+                [[self.p(f.label, "cell"), self.p(f.value, "cell_bold")]
+                 for f in self.summary.glance],
+                colWidths=[0.26 * FRAME_WIDTH, 0.74 * FRAME_WIDTH], splitInRow=1,
+                style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
+                       ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
+                       ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
+                       ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE)])
+
     def indicators(self) -> Iterator[Flowable]:
         if not self.summary.indicators:
             return
         yield from self.heading("Indicators (self-reported)", "h1")
-        rows = [[self.p(h, "label") for h in ("Indicator", "Result", "Rule")]]
+        rows = [[self.p(h, "label") for h in ("Indicator", "Result", "Source")]]
         for line in self.summary.indicators:
-            result = [self.p(line.value, "cell")]
-            if line.supportive:
-                result.append(Paragraph(f"<b>✓ {text(line.note)}</b>", self.s["small"]))
-            elif line.note:
-                result.append(self.p(line.note, "small"))
-            rows.append([self.p(line.name, "cell_bold"), result, self.p(line.rule, "small")])
+            result = text(line.value)
+            if line.note:
+                muted = MUTED.hexval().replace("0x", "#")
+                result += f" · <b>{text(line.note)}</b>" if line.supportive else (
+                    f" · <font color='{muted}'>{text(line.note)}</font>")
+            rows.append([self.p(line.name, "cell_bold"), Paragraph(result, self.s["cell"]),
+                         self.p(line.tags, "small")])
         yield Table(
-            rows, colWidths=[w * FRAME_WIDTH for w in (0.2, 0.36, 0.44)],
+            rows, colWidths=[w * FRAME_WIDTH for w in (0.3, 0.58, 0.12)],
             repeatRows=1, splitInRow=1, style=_grid_style(),
         )
         if self.summary.trial_matches:
@@ -337,6 +309,20 @@ class _Document:
                   self.p(a.reason, "cell")] for a in self.summary.actions]
         yield Table(rows, colWidths=[w * FRAME_WIDTH for w in (0.22, 0.2, 0.23, 0.35)],
                     repeatRows=1, splitInRow=1, style=_grid_style())
+
+    def computed(self) -> Iterator[Flowable]:
+        """The closing section: each result's rule in words and its source in full, then
+        every reference a source tag names."""
+        summary = self.summary
+        yield from self.heading("How each result is computed", "h1")
+        for title, rule, source in [*((f.title, f.rule, f.source) for f in summary.flags),
+                                    *((i.name, i.rule, i.source) for i in summary.indicators)]:
+            if rule:
+                yield KeepTogether([self.p(title, "cell_bold"),
+                                    self.p(f"Rule: {rule}", "small"),
+                                    self.p(f"Source: {source}", "small"), Spacer(1, 3)])
+        yield from self.heading("Sources", "h2")
+        yield from self.facts(summary.references, answer_width=0.88)
 
     def facts(self, facts: Sequence[Fact], answer_width: float = 0.6) -> Iterator[Flowable]:
         """Label and value rows; a long typed value flows below its label instead."""

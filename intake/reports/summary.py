@@ -8,6 +8,7 @@ escapes or lays out text; patient text is carried exactly as typed.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -15,14 +16,11 @@ from zoneinfo import ZoneInfo
 
 from intake import scoring
 from intake.policy import DEFAULT_POLICY, Policy, rules_version
-from intake.questionnaire import Item, Journey, kind_of
+from intake.questionnaire import ADULT_AGE, Item, Journey
+from intake.reports import facts
 from intake.reports.examination import BUDAPEST_SIGNS, CLINICIAN_CHECKS, CSS_SIGNS
+from intake.reports.facts import NOT_ASKED_UNDER_18, UNANSWERED, Fact, Reader, answer_words, number
 from intake.workflow import ROUTING
-
-#: What an unanswered shown item reads as in the list of answers.
-UNANSWERED = "—"
-#: What a missing value reads as anywhere else in the summary.
-NOT_ANSWERED = "not answered"
 
 #: What every summary says first: it reports what the patient said, it does not diagnose.
 NOT_A_DIAGNOSIS = "Patient-reported screening summary. Not a diagnosis."
@@ -33,6 +31,13 @@ DISCLAIMER = (
     "of other diagnoses."
 )
 TRIAL_MATCH = scoring.SUPPORTIVE_WORDS
+TRIAL_CONTEXT = ("That trial also required CRPS found on examination and at least three "
+                 "treatments that had failed. Context for the physician, not a decision about "
+                 "treatment.")
+#: A reference tag in a source: "[K4]".
+TAG = re.compile(r"\[[A-Z]+[0-9]+\]")
+#: PHQ-9 item 9 and the highest answer to it saved before: a flag on either shows both.
+SUICIDE_ITEMS = ("phq9_9", "phq9_9_endorsed")
 #: Indicators that count the others: printed as one sentence below the table.
 COUNTERS = ("supportive", "not_assessed")
 #: Indicators the header already shows.
@@ -48,14 +53,6 @@ SECTIONS = {
     "medicines": "medications_list",
     "allergies": "allergies",
 }
-
-
-@dataclass(frozen=True)
-class Fact:
-    """One labelled value, such as "Date of birth: 1980-03-15"."""
-
-    label: str
-    value: str
 
 
 @dataclass(frozen=True)
@@ -85,6 +82,12 @@ class FlagLine:
     #: The rule in words, generated from the condition that raised it.
     rule: str
     source: str
+    #: For a hold flag, the triggers of the review flag it outranks (which is not raised).
+    also_reported: tuple[Trigger, ...] = ()
+
+    @property
+    def tags(self) -> str:
+        return source_tags(self.source)
 
 
 @dataclass(frozen=True)
@@ -94,9 +97,14 @@ class IndicatorLine:
     name: str
     value: str
     rule: str
-    #: Whether it matches the 2009 trial's entry criterion; None without a criterion or value.
+    #: Whether it is in the range the 2009 trial enrolled; None without a range or value.
     supportive: bool | None
     note: str
+    source: str = ""
+
+    @property
+    def tags(self) -> str:
+        return source_tags(self.source)
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,8 @@ class Summary:
     disclaimer: str
     flags: tuple[FlagLine, ...]
     info: tuple[str, ...]
+    #: What a physician needs before booking, a line each: page 1 after the flags.
+    glance: tuple[Fact, ...]
     indicators: tuple[IndicatorLine, ...]
     trial_matches: str
     instruments: tuple[Fact, ...]
@@ -170,6 +180,8 @@ class Summary:
     clinician_checks: tuple[str, ...]
     steps: tuple[StepAnswers, ...]
     actions: tuple[ActionLine, ...]
+    #: Every reference a source tag such as [K4] names, as (tag, reference).
+    references: tuple[Fact, ...]
     questionnaire_version: str
     rules_version: str
     generated_at: str
@@ -178,6 +190,12 @@ class Summary:
     def title(self) -> str:
         """The document title: the reference, never the patient's name."""
         return f"{self.questionnaire_title} summary {self.reference}"
+
+
+def source_tags(source: str) -> str:
+    """A source as page 1 prints it: its reference tags ("[K4] [K6]"), or the whole of a
+    source that names none ("clinic policy")."""
+    return " ".join(TAG.findall(source)) or source
 
 
 def local_time(moment: dt.datetime, timezone: str) -> str:
@@ -189,13 +207,6 @@ def local_time(moment: dt.datetime, timezone: str) -> str:
     sign = "+" if offset >= dt.timedelta(0) else "−"
     hours, rest = divmod(abs(int(offset.total_seconds())), 3600)
     return f"{local:%Y-%m-%d %H:%M} (UTC{sign}{hours:02d}:{rest // 60:02d})"
-
-
-def answer_words(item: Item, value: Any) -> str:
-    """A stored answer in words, for the physician: labels, scale points and units."""
-    if value is None or value == []:
-        return NOT_ANSWERED
-    return kind_of(item).physician_words(item, value)
 
 
 def question_words(item: Item, names: Mapping[str, str]) -> str:
@@ -237,7 +248,12 @@ def build_summary(
                       *(key for key in indicators if key not in rules.indicators))
     examination = BUDAPEST in indicator_keys
     journey = Journey(questionnaire, answers, reference_date, asked_then)
+    read = Reader(journey)
+    under_18 = journey.age is not None and journey.age < ADULT_AGE
     rule_words = rules.rule_words(policy)
+    # Only a raised hold flag outranks anything (and a draft that cannot be scored has none).
+    outranked = (rules.outranked(answers, reference_date, asked_then)
+                 if any(flag["tier"] == "hold" for flag in score["flags"]) else {})
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
     else:
@@ -247,33 +263,25 @@ def build_summary(
         clinic_name=clinic_name,
         reference=reference,
         patient_name=f"{answers.get('first_name', '')} {answers.get('last_name', '')}".strip(),
-        patient=_patient_facts(items, answers, indicators),
+        patient=_patient_facts(read, indicators),
         submitted_at=submitted,
         language_note="Answered in Spanish" if language == "es" else "",
         routing=score["routing"],
         routing_meaning=ROUTING[score["routing"]].meaning if score["routing"] in ROUTING else "",
         disclaimer=DISCLAIMER if examination else NOT_A_DIAGNOSIS,
-        flags=tuple(_flag_line(flag, score, items, names, rule_words)
+        flags=tuple(_flag_line(flag, score, answers, items, names, rule_words, outranked)
                     for flag in score["flags"]),
         info=tuple(_info(code) for code in score["info"]),
-        indicators=_indicator_lines(indicator_keys, indicators),
+        glance=facts.glance(read, indicators),
+        indicators=_indicator_lines(indicator_keys, indicators, under_18),
         trial_matches=_trial_matches(indicators) if set(COUNTERS) <= set(indicator_keys) else "",
-        instruments=_instrument_lines(score, answers, rules.instruments),
+        instruments=_instrument_lines(score, answers, rules.instruments, under_18),
         pain_regions=tuple(answers.get("pain_regions", ())),
-        pain=_pain_facts(items, answers, indicators) if "pain" in asked else (),
-        treatments=_treatment_facts(items, answers) if "treatments" in asked else (),
-        prior_ketamine=(_prior_ketamine_facts(items, answers)
-                        if "prior_ketamine" in asked else ()),
-        medicines=(
-            Fact("Medicines taken now", answers.get("medications_list", NOT_ANSWERED)),
-            Fact("Takes any of these now", _words(items, answers, "med_classes")),
-            *((Fact("Opioid, dose and how often", _words(items, answers, "opioid_details")),)
-              if "opioid" in answers.get("med_classes", ()) else ()),
-        ) if "medicines" in asked else (),
-        allergies=(
-            Fact("Allergic reaction to ketamine", _words(items, answers, "ketamine_allergy")),
-            Fact("Other allergies", answers.get("allergies", NOT_ANSWERED)),
-        ) if "allergies" in asked else (),
+        pain=facts.pain(read, indicators) if "pain" in asked else (),
+        treatments=facts.treatments(read) if "treatments" in asked else (),
+        prior_ketamine=facts.prior_ketamine(read) if "prior_ketamine" in asked else (),
+        medicines=facts.medicines(read) if "medicines" in asked else (),
+        allergies=facts.allergies(read) if "allergies" in asked else (),
         budapest_signs=BUDAPEST_SIGNS if examination else (),
         css_signs=CSS_SIGNS if examination else (),
         clinician_checks=CLINICIAN_CHECKS if examination else (),
@@ -287,6 +295,7 @@ def build_summary(
         actions=tuple(
             ActionLine(a.who, local_time(a.when, timezone), a.what, a.reason) for a in actions
         ),
+        references=_references(score, indicator_keys, journey.steps),
         questionnaire_version=questionnaire_version,
         rules_version=_versions(score["rules_version"], rules_version(policy)),
         generated_at=local_time(generated_at or dt.datetime.now(dt.UTC), timezone),
@@ -304,27 +313,16 @@ _INFO = {info.code: info for info in scoring.INFO}
 _INDICATORS = {indicator.key: indicator for indicator in scoring.INDICATORS}
 
 
-def _number(value: Any) -> str:
-    if value is None:
-        return NOT_ANSWERED
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _words(items: Mapping[str, Item], answers: Mapping[str, Any], item_id: str) -> str:
-    return answer_words(items[item_id], answers.get(item_id))
-
-
-def _patient_facts(items: Mapping[str, Item], answers: Mapping[str, Any],
-                   indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
-    facts = []
-    if "dob" in items:
-        facts += [Fact("Date of birth", answers.get("dob", NOT_ANSWERED)),
-                  Fact("Age", _number(indicators.get("age")))]
-    if "sex_at_birth" in items:
-        facts.append(Fact("Sex at birth", _words(items, answers, "sex_at_birth")))
-    if "phone" in items:
-        facts.append(Fact("Phone", answers.get("phone", NOT_ANSWERED)))
-    return tuple(facts)
+def _patient_facts(read: Reader, indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
+    lines = []
+    if read.has("dob"):
+        lines += [Fact("Date of birth", read.typed("dob")),
+                  Fact("Age", number(indicators.get("age")))]
+    if read.has("sex_at_birth"):
+        lines.append(Fact("Sex at birth", read.words("sex_at_birth")))
+    if read.has("phone"):
+        lines.append(Fact("Phone", read.typed("phone")))
+    return tuple(lines)
 
 
 def _answer_line(item: Item, value: Any, names: Mapping[str, str]) -> AnswerLine:
@@ -333,7 +331,7 @@ def _answer_line(item: Item, value: Any, names: Mapping[str, str]) -> AnswerLine
     return AnswerLine(question_words(item, names), answer_words(item, value), answered=True)
 
 
-def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any],
+def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any], answers: Mapping[str, Any],
              items: Mapping[str, Item], names: Mapping[str, str]) -> Trigger:
     item_id, value = trigger["item"], trigger.get("answer")
     if item_id in score["instruments"]:
@@ -343,24 +341,47 @@ def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any],
         if trigger.get("note") == "incomplete":
             return Trigger(f"{name} answered sum", f"{value} (instrument incomplete)")
         return Trigger(f"{name} total", str(value))
-    if item_id == "phq9_9_endorsed":
-        return Trigger("PHQ-9 item 9, highest answer at an earlier save",
-                       answer_words(items["phq9_9"], value))
+    if item_id in SUICIDE_ITEMS:
+        now, earlier = (answers.get(i) for i in SUICIDE_ITEMS)
+        item = items["phq9_9"]
+        return Trigger(question_words(item, names), f"now: {answer_words(item, now)}; earlier in "
+                       "this questionnaire: " + ("none" if earlier is None else
+                                                answer_words(item, earlier)))
     if item_id in items:
         item = items[item_id]
         if item.id == "dob" and value is not None:
             return Trigger(item.label, f"{value} (age {score['indicators'].get('age')})")
         return Trigger(question_words(item, names), answer_words(item, value))
-    return Trigger(item_id.replace("_", " ").capitalize(), _number(value))
+    return Trigger(item_id.replace("_", " ").capitalize(), number(value))
 
 
-def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any], items: Mapping[str, Item],
-               names: Mapping[str, str], rules: Mapping[str, str]) -> FlagLine:
+def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any], answers: Mapping[str, Any],
+               items: Mapping[str, Item], names: Mapping[str, str], rules: Mapping[str, str],
+               outranked: Mapping[str, list[Mapping[str, Any]]]) -> FlagLine:
+    def triggers(raw: Iterable[Mapping[str, Any]]) -> tuple[Trigger, ...]:
+        # Both item-9 triggers read as one line that shows both answers.
+        return tuple(dict.fromkeys(_trigger(t, score, answers, items, names) for t in raw))
+
+    own = triggers(flag["triggers"])
     return FlagLine(
-        code=flag["code"], tier=flag["tier"], title=flag["title"],
-        triggers=tuple(_trigger(t, score, items, names) for t in flag["triggers"]),
+        code=flag["code"], tier=flag["tier"], title=flag["title"], triggers=own,
         rule=rules.get(flag["code"], ""), source=flag["source"],
+        also_reported=tuple(t for t in triggers(outranked.get(flag["code"], ()))
+                            if t not in own),
     )
+
+
+def _references(score: Mapping[str, Any], indicator_keys: Iterable[str],
+                steps: Iterable[Any]) -> tuple[Fact, ...]:
+    """Every reference the summary's tags name (its flags', indicators', information
+    items' and steps'), so that each tag printed can be looked up."""
+    sources = [flag["source"] for flag in score["flags"]]
+    sources += [_INDICATORS[key].source for key in indicator_keys if key in _INDICATORS]
+    sources += [_INFO[code].source for code in score["info"] if code in _INFO]
+    sources += [step.title for step in steps]
+    cited = {tag.strip("[]") for source in sources for tag in TAG.findall(source)}
+    return tuple(Fact(f"[{tag}]", reference) for tag, reference in scoring.CITATIONS.items()
+                 if tag in cited)
 
 
 def _info(code: str) -> str:
@@ -368,8 +389,8 @@ def _info(code: str) -> str:
     return f"{info.title} ({info.source})" if info else code
 
 
-def _indicator_lines(keys: Iterable[str],
-                     indicators: Mapping[str, Any]) -> tuple[IndicatorLine, ...]:
+def _indicator_lines(keys: Iterable[str], indicators: Mapping[str, Any],
+                     under_18: bool) -> tuple[IndicatorLine, ...]:
     lines = []
     for key in keys:
         indicator = _INDICATORS.get(key)
@@ -380,10 +401,12 @@ def _indicator_lines(keys: Iterable[str],
             # An indicator the intake's scoring does not define: its key and value only.
             lines.append(IndicatorLine(
                 name=key.replace("_", " ").capitalize(),
-                value="not assessed" if value is None else _number(value),
+                value="not assessed" if value is None else number(value),
                 rule="", supportive=None, note=""))
             continue
-        if indicator.key == BUDAPEST:
+        if value is None and under_18:
+            shown = NOT_ASKED_UNDER_18
+        elif indicator.key == BUDAPEST:
             shown = scoring.budapest_label(value)
         elif indicator.key == "css_symptom_subscore":
             shown = scoring.css_label(value)
@@ -392,34 +415,33 @@ def _indicator_lines(keys: Iterable[str],
         elif indicator.decimals is not None:
             shown = f"{value:.{indicator.decimals}f}"
         else:
-            shown = _number(value)
+            shown = number(value)
         supportive = None if value is None else indicator.supportive(value)
-        if indicator.threshold is None:
+        if indicator.threshold is None or shown == NOT_ASKED_UNDER_18:
             note = ""
         elif supportive:
             note = TRIAL_MATCH
         else:
-            note = (f"2009 trial entry criterion [K4]: {indicator.supportive_when}"
-                    + ("" if value is None else "; not reached"))
+            note = (f"the 2009 outpatient trial enrolled {indicator.supportive_when} [K4]"
+                    + ("" if value is None else "; outside that range"))
         lines.append(IndicatorLine(
             name=indicator.name, value=shown, rule=indicator.rule,
             supportive=supportive if indicator.threshold is not None else None,
-            note=note,
+            note=note, source=indicator.source,
         ))
     return tuple(lines)
 
 
 def _trial_matches(indicators: Mapping[str, Any]) -> str:
     supportive, missing = indicators.get("supportive"), indicators.get("not_assessed")
-    return (f"{supportive} of 4 indicators {'match' if supportive != 1 else 'matches'} an "
-            f"entry criterion of the 2009 outpatient ketamine trial [K4]; "
-            f"{missing} not assessed.")
+    return (f"{supportive} of 4 are {TRIAL_MATCH}. "
+            f"{TRIAL_CONTEXT} {missing} of 4 not assessed for lack of answers.")
 
 
 def _instrument_lines(score: Mapping[str, Any], answers: Mapping[str, Any],
-                      instruments: Iterable[scoring.Instrument]) -> tuple[Fact, ...]:
+                      instruments: Iterable[scoring.Instrument],
+                      under_18: bool) -> tuple[Fact, ...]:
     facts = []
-    under_18 = any(flag["code"] == "AGE_UNDER_18" for flag in score["flags"])
     known = {instrument.key: instrument for instrument in instruments}
     for key, result in score["instruments"].items():
         name = known[key].name if key in known else key
@@ -428,7 +450,7 @@ def _instrument_lines(score: Mapping[str, Any], answers: Mapping[str, Any],
             facts.append(Fact(name, "not administered"))
             continue
         if under_18:
-            facts.append(Fact(name, "not asked (under 18)"))
+            facts.append(Fact(name, NOT_ASKED_UNDER_18))
             continue
         if total is None:
             facts.append(Fact(name, "incomplete — not scored"))
@@ -444,56 +466,3 @@ def _instrument_lines(score: Mapping[str, Any], answers: Mapping[str, Any],
             shown += " · partial: BMI or neck size not known, scored 0"
         facts.append(Fact(name, shown))
     return tuple(facts)
-
-
-def _pain_facts(items: Mapping[str, Item], answers: Mapping[str, Any],
-                indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
-    onset = answers.get("onset")
-    months = indicators.get("duration_months")
-    if onset and months is not None:
-        onset = f"{onset} ({months} months)"
-    event = _words(items, answers, "inciting_event")
-    if answers.get("inciting_event_other"):
-        event = f"{event}: {answers['inciting_event_other']}"
-    diagnosis = _words(items, answers, "clinician_dx_crps")
-    if answers.get("crps_type"):
-        diagnosis = f"{diagnosis}, {_words(items, answers, 'crps_type')}"
-    return (
-        Fact("What started it", event),
-        Fact("Began", onset or NOT_ANSWERED),
-        Fact("Pain now / average / worst in past week",
-             " / ".join(_number(answers.get(i)) for i in
-                        ("nrs_now", "nrs_avg_week", "nrs_worst_week"))),
-        Fact("Spread beyond where it started", _words(items, answers, "pain_spread")),
-        Fact("A doctor has told them it is CRPS (as reported)", diagnosis),
-        Fact("Other causes doctors suggested", answers.get("other_dx_suggested", NOT_ANSWERED)),
-    )
-
-
-def _treatment_facts(items: Mapping[str, Item],
-                     answers: Mapping[str, Any]) -> tuple[Fact, ...]:
-    tried = items["treatments_tried"]
-    codes = answers.get("treatments_tried", ())
-    if not codes:
-        return (Fact("Treatments tried", NOT_ANSWERED),)
-    facts = []
-    for code in codes:
-        benefit = _words(items, answers, f"benefit_{code}") if code != "none" else ""
-        for device in ("scs", "drg"):
-            if code == device and answers.get(f"{device}_status"):
-                benefit = f"{benefit}; {_words(items, answers, f'{device}_status')}"
-        facts.append(Fact(tried.choice_label(code), benefit))
-    return tuple(facts)
-
-
-def _prior_ketamine_facts(items: Mapping[str, Item],
-                          answers: Mapping[str, Any]) -> tuple[Fact, ...]:
-    route = answers.get("prior_ketamine")
-    if route in (None, "none"):
-        return (Fact("Ketamine treatment before", _words(items, answers, "prior_ketamine")),)
-    return (
-        Fact("Route", _words(items, answers, "prior_ketamine")),
-        Fact("Year of the last treatment", _words(items, answers, "prior_ketamine_year")),
-        Fact("Benefit", _words(items, answers, "prior_ketamine_benefit")),
-        Fact("Weeks it helped", _words(items, answers, "prior_ketamine_weeks")),
-    )

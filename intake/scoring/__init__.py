@@ -88,10 +88,23 @@ class Rules:
     safety_question: Callable[[str], tuple[questionnaire.Item, str]]
     #: Each flag's and information item's rule in words under a policy, by code.
     rule_words: Callable[[Policy], Mapping[str, str]] = lambda policy: {}
+    #: (stored answers, reference date, policy) -> for each hold flag that outranks a
+    #: review flag, the triggers that review flag has: what the summary shows beside it.
+    outranked: Callable[[Mapping[str, Any], dt.date, Policy],
+                        Mapping[str, list[dict[str, Any]]]] = lambda *args: {}
     #: The indicator keys its scores hold, in the order the exports give them columns.
     indicators: tuple[str, ...] = ()
     #: The instruments its scores hold, in the order the exports give them columns.
     instruments: tuple[Instrument, ...] = ()
+
+
+def outranked(answers: Mapping[str, Any], reference: dt.date,
+              policy: Policy = DEFAULT_POLICY) -> dict[str, list[dict[str, Any]]]:
+    """The triggers of each review flag an outranking hold flag keeps from being raised,
+    by that hold flag's code: presentation only, the score does not hold them."""
+    facts = Facts(cleaned_journey(INTAKE, dict(answers), reference, policy))
+    return {flag.outranked_by: triggers for flag in FLAGS
+            if flag.outranked_by and (triggers := flag.when.triggers(facts))}
 
 
 def _intake_safety_question(code: str) -> tuple[questionnaire.Item, str]:
@@ -106,6 +119,7 @@ INTAKE_RULES = Rules(
     unanswered=unanswered_safety,
     safety_question=_intake_safety_question,
     rule_words=rule_words,
+    outranked=outranked,
     indicators=tuple(indicator.key for indicator in INDICATORS),
     instruments=INSTRUMENT_TABLE,
 )

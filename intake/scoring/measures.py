@@ -208,7 +208,9 @@ CSS_POINTS = (
     ("v_color",), ("e_sweating",), ("e_swelling",), ("t_hair", "t_nail", "t_skin"),
     ("m_rom", "m_weakness", "m_tremor", "m_dystonia"),
 )
-SUPPORTIVE_WORDS = "matches an entry criterion of the 2009 outpatient ketamine trial [K4]"
+#: What an indicator in the range of the 2009 trial reads (questionnaire.md §3): the trial
+#: also required examination findings and failed treatments, so never "criterion met".
+SUPPORTIVE_WORDS = "in the range the 2009 outpatient trial enrolled [K4]"
 
 
 @dataclass(frozen=True)
@@ -312,7 +314,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "supportive", "Entry criteria matched",
         "How many of the four indicators with a threshold ("
         + "; ".join(f"{i.name.lower()} {i.supportive_when}" for i in ENTRY_CRITERIA)
-        + f") reach it; each one {SUPPORTIVE_WORDS}",
+        + f") reach it; each one is {SUPPORTIVE_WORDS}",
         cite(("K4", TRIAL)),
         lambda facts: sum(i.supportive(facts.measure(i)) for i in ENTRY_CRITERIA)),
     Indicator(
