@@ -229,10 +229,11 @@ def test_metadata_names_the_reference_never_the_patient():
 def test_page_one_shows_the_patient_and_submission_in_clinic_time(tmp_path):
     pdf, _ = build(p01())
     first = flat(extract(pdf, tmp_path, "-f", "1", "-l", "1"))
-    for expected in ("Maria Alvarez", "1980-03-15", "45", "Female", "+13055550100", REFERENCE,
+    for expected in ("Maria Alvarez", "1980-03-15", "45", "Female", "(305) 555-0100", REFERENCE,
                      "2025-06-01 14:32 (UTC−04:00)", "Indicators", "Questionnaire scores"):
         assert expected in first
     assert "in the range the 2009 outpatient trial enrolled [K4]" in first
+    assert "+13055550100" not in extract(pdf, tmp_path), "a person reads the national format"
     assert "8/8 self-reported symptoms — the examination signs are not included" in first
 
 

@@ -130,5 +130,6 @@ from intake.questionnaire.values import (  # noqa: F401
     email_ok,
     finite,
     normalise_text,
+    phone_as_written,
     upper_bound,
 )

@@ -253,18 +253,6 @@ class LongTextField(TextAreaField, TextField):
     widget_name = "text_multiline"
 
 
-def phone_as_written(e164: str, region: str) -> str:
-    """A stored number as the clinic writes it: national in its region, else international."""
-    try:
-        number = phonenumbers.parse(e164)
-    except phonenumbers.NumberParseException:
-        return e164
-    style = (phonenumbers.PhoneNumberFormat.NATIONAL
-             if phonenumbers.region_code_for_number(number) == region
-             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    return phonenumbers.format_number(number, style)
-
-
 class PhoneField(TextField):
     """A phone number as the patient writes it, stored in E.164."""
 
@@ -290,7 +278,7 @@ class PhoneField(TextField):
 
     def _value(self) -> str:
         if self.data and q.E164.match(self.data):
-            return phone_as_written(self.data, current_app.config["PHONE_REGION"])
+            return q.phone_as_written(self.data, current_app.config["PHONE_REGION"])
         return self.data or ""
 
 

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import phonenumbers
+
 from intake.questionnaire.content import SUBMISSION_YEAR
 from intake.questionnaire.model import Item
 
@@ -64,3 +66,15 @@ def finite(value: int | float | Decimal) -> bool:
     if isinstance(value, Decimal):
         return value.is_finite()
     return value == value and value not in (_INFINITY, -_INFINITY)
+
+
+def phone_as_written(e164: str, region: str) -> str:
+    """A stored number as the clinic writes it: national in its region, else international."""
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return e164
+    style = (phonenumbers.PhoneNumberFormat.NATIONAL
+             if phonenumbers.region_code_for_number(number) == region
+             else phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, style)

@@ -88,7 +88,7 @@ def submission_summary(submission: Submission, config: Mapping[str, Any],
     return build_summary(
         answers=submission.answers, score=score, reference=submission.reference,
         submitted_at=moment, reference_date=reference_date, clinic_name=config["CLINIC_NAME"],
-        timezone=timezone, language=submission.language,
+        timezone=timezone, phone_region=config["PHONE_REGION"], language=submission.language,
         questionnaire_version=submission.questionnaire_version,
         rules=clinic.rules(submission.questionnaire), policy=clinic.policy(config),
         actions=staff_actions(submission),

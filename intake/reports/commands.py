@@ -66,6 +66,7 @@ def score_command(file: Path, pdf_path: Path | None) -> None:
             answers=clean_answers(INTAKE, data["answers"], submitted_on, policy),
             score=score, reference=NO_REFERENCE, submitted_at=submitted_on,
             reference_date=submitted_on, clinic_name=config["CLINIC_NAME"],
+            phone_region=config["PHONE_REGION"],
             timezone=config.get("CLINIC_TIMEZONE", "America/New_York"),
             questionnaire_version=QUESTIONNAIRE_VERSION, policy=policy,
         )

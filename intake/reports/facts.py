@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from intake.questionnaire import ADULT_AGE, Item, Journey, kind_of
+from intake.questionnaire import ADULT_AGE, Item, Journey, kind_of, phone_as_written
+from intake.questionnaire.kinds import PhoneKind
 
 #: What a missing value reads as in the summary's sections.
 NOT_ANSWERED = "not answered"
@@ -28,18 +29,21 @@ class Fact:
     value: str
 
 
-def answer_words(item: Item, value: Any) -> str:
-    """A stored answer in words, for the physician: labels, scale points and units."""
+def answer_words(item: Item, value: Any, phone_region: str | None = None) -> str:
+    """A stored answer in words, for the physician: labels, scale points and units; a
+    phone number as the clinic in ``phone_region`` writes it (stored E.164 without one)."""
     if value is None or value == []:
         return NOT_ANSWERED
+    if phone_region and isinstance(kind_of(item), PhoneKind):
+        return phone_as_written(value, phone_region)
     return kind_of(item).physician_words(item, value)
 
 
 class Reader:
     """The answers of one journey, each in words or as typed, or why there is none."""
 
-    def __init__(self, journey: Journey):
-        self.journey = journey
+    def __init__(self, journey: Journey, phone_region: str | None = None):
+        self.journey, self.phone_region = journey, phone_region
         self.items = journey.questionnaire.items
         self.answers = journey.answers
 
@@ -62,7 +66,7 @@ class Reader:
         value = self.answers.get(item_id)
         if value is None or value == []:
             return self.missing(item_id, unanswered)
-        return answer_words(self.items[item_id], value)
+        return answer_words(self.items[item_id], value, self.phone_region)
 
     def typed(self, item_id: str, unanswered: str = NOT_ANSWERED) -> str:
         """A free-text answer exactly as typed."""

@@ -225,6 +225,7 @@ def build_summary(
     reference_date: dt.date,
     clinic_name: str,
     timezone: str,
+    phone_region: str = "US",
     language: str = "en",
     questionnaire_version: str,
     rules: scoring.Rules = scoring.INTAKE_RULES,
@@ -248,7 +249,7 @@ def build_summary(
                       *(key for key in indicators if key not in rules.indicators))
     examination = BUDAPEST in indicator_keys
     journey = Journey(questionnaire, answers, reference_date, asked_then)
-    read = Reader(journey)
+    read = Reader(journey, phone_region)
     under_18 = journey.age is not None and journey.age < ADULT_AGE
     rule_words = rules.rule_words(policy)
     # Only a raised hold flag outranks anything (and a draft that cannot be scored has none).
@@ -287,7 +288,7 @@ def build_summary(
         clinician_checks=CLINICIAN_CHECKS if examination else (),
         steps=tuple(
             StepAnswers(step.title, tuple(
-                _answer_line(item, answers.get(item.id), names)
+                _answer_line(item, answers.get(item.id), names, phone_region)
                 for item in journey.shown_items(step)
             ))
             for step in journey.steps
@@ -321,14 +322,16 @@ def _patient_facts(read: Reader, indicators: Mapping[str, Any]) -> tuple[Fact, .
     if read.has("sex_at_birth"):
         lines.append(Fact("Sex at birth", read.words("sex_at_birth")))
     if read.has("phone"):
-        lines.append(Fact("Phone", read.typed("phone")))
+        lines.append(Fact("Phone", read.words("phone")))
     return tuple(lines)
 
 
-def _answer_line(item: Item, value: Any, names: Mapping[str, str]) -> AnswerLine:
+def _answer_line(item: Item, value: Any, names: Mapping[str, str],
+                 phone_region: str) -> AnswerLine:
     if value is None or value == []:
         return AnswerLine(question_words(item, names), UNANSWERED, answered=False)
-    return AnswerLine(question_words(item, names), answer_words(item, value), answered=True)
+    return AnswerLine(question_words(item, names), answer_words(item, value, phone_region),
+                      answered=True)
 
 
 def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any], answers: Mapping[str, Any],

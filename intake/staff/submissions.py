@@ -20,7 +20,6 @@ from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 from intake import audit, bodymap, clinic
 from intake import questionnaire as q
 from intake.models import Submission, SubmissionEvent, begin_write, db
-from intake.questionnaire import forms
 from intake.reports import submission_pdf, submission_summary
 from intake.reports.summary import Summary, local_time
 from intake.staff.access import bp, roles_required
@@ -143,9 +142,7 @@ def submission_page(submission: Submission, status_form: StatusForm | None = Non
         bodymap=bodymap, region_labels={c.code: c.label for c in q.ITEMS["pain_regions"].choices},
         local_time=lambda moment: local_time(moment, current_app.config["CLINIC_TIMEZONE"]),
         can_override=current_user.has_role("physician") and not draft
-        and submission.status != "closed",
-        national_phone=forms.phone_as_written(submission.answers.get("phone", ""),
-                                              current_app.config["PHONE_REGION"]),
+        and submission.status != "closed"
     ), code
 
 
