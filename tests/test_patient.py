@@ -133,6 +133,25 @@ def test_the_support_pages_numbers_can_be_tapped(app, patient_client, clock,
     assert f'call <a href="tel:{escape(emergency_number)}">{escape(emergency_number)}</a>' in footer
 
 
+@pytest.mark.parametrize("sex,totals", [
+    ("female", (13, 13, 13, 13)),  # a woman of 45: the pregnancy step applies throughout
+    ("male", (13, 13, 12, 12)),    # the pregnancy step drops out once sex and age say so
+])
+def test_the_step_counter_counts_the_questionnaire_from_the_first_page(patient_client, clock,
+                                                                       sex, totals):
+    clock("2025-06-01")
+    answers = {**P01["answers"], "sex_at_birth": sex}
+    seen = [page_text(patient_client.get("/intake/step/consent"))]
+    patient_client.save_step("consent", answers)
+    seen.append(page_text(patient_client.get("/intake/step/about")))
+    patient_client.save_step("about", answers)
+    seen.append(page_text(patient_client.get("/intake/step/pain_history")))
+    patient_client.save_step("pain_history", answers)
+    seen.append(page_text(patient_client.get("/intake/step/pain_now")))
+    for number, (page, total) in enumerate(zip(seen, totals, strict=True), start=1):
+        assert f"Step {number} of {total}" in page
+
+
 def test_each_page_shows_progress_and_the_safety_lines(patient_client, clock):
     clock("2025-06-01")
     patient_client.save_step("consent", P01["answers"])

@@ -193,10 +193,11 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         return save_step(step, draft, form, today)
     if posting and not save:
         form.validate()
-    number = journey.slugs.index(slug) + 1 if slug in journey.slugs else 1
+    counted = journey.counted
     return render_template(
-        "patient/step.html", step=step, form=form, number=number,
-        total=len(journey.slugs) if draft else 1, draft=draft, notice=notice,
+        "patient/step.html", step=step, form=form,
+        number=counted.index(slug) + 1 if slug in counted else 1, total=len(counted),
+        draft=draft, notice=notice,
         copy=clinic.copy_text, can_finish_later=bool(draft and can_link(draft)),
         saved_at=session.pop("saved_at", None), back=journey.neighbour(slug, -1),
     ), status

@@ -84,6 +84,17 @@ class Journey:
     def shown_slugs(self) -> frozenset[str]:
         return frozenset(self.slugs)
 
+    @cached_property
+    def counted(self) -> tuple[str, ...]:
+        """The steps the counter counts: those that apply, and those that may yet because
+        their rule reads an answer not given so far. So the count is right from the first
+        page and only falls as answers hide steps, never rises."""
+        asked = asked_steps(self.questionnaire, self.switched_off)
+        return tuple(step.slug for step in self.questionnaire.steps if self.step_shown(step)
+                     or (step.slug in asked and step.shown_when is not None
+                         and any(self.answers.get(i) in (None, [])
+                                 for i in step.shown_when.items())))
+
     def first_unfinished(self) -> Step | None:
         """Where a patient picks up: the first step that applies and is not saved yet
         (None: every one is, so the review is next)."""
