@@ -36,10 +36,10 @@ COPY = {
         "condition, and a doctor will review your answers."
     ),
     "side_effects": N_(
-        "If your doctor recommends ketamine infusions: common side effects include nausea "
-        "or vomiting, dizziness or light-headedness, blurred or double vision, headache, "
-        "tiredness or drowsiness, mild hallucinations or vivid dreams, a faster heartbeat "
-        "or higher blood pressure, and mood changes. They are usually mild and pass within "
+        "Common side effects of ketamine infusions include nausea or vomiting, dizziness "
+        "or light-headedness, blurred or double vision, headache, tiredness or drowsiness, "
+        "mild hallucinations or vivid dreams, a faster heartbeat or higher blood pressure, "
+        "and mood changes. They are usually mild and pass within "
         "a few hours or days. Rarely, more serious effects such as seizures or allergic "
         "reactions can happen. The clinic monitors you during every infusion."
     ),
@@ -125,9 +125,10 @@ def copy_text(key: str, **values: Any) -> Markup:
     config = current_app.config
     own = config["PATIENT_COPY"].get(key)
     text = (own.get(str(get_locale())) or own["en"]) if own else gettext(COPY[key])
-    text = text.format(
+    # Markup.format escapes each value, except one given as Markup (a reference kept whole).
+    text = escape(text).format(
         clinic_name=config["CLINIC_NAME"], clinic_phone=config["CLINIC_PHONE"],
         crisis_line=config["CRISIS_LINE"], emergency_number=config["EMERGENCY_NUMBER"], **values,
     )
-    bold = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", str(escape(text)))
+    bold = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", str(text))
     return Markup(bold)  # noqa: S704  # nosec B704 # escaped clinic copy, never patient text

@@ -14,6 +14,10 @@ PHONE_REGION = "US"
 EMERGENCY_NUMBER = "911"
 CRISIS_LINE = "988"
 
+#: Business days within which the done page tells the patient the clinic will contact
+#: them (0: the page names no time).
+CONTACT_WITHIN_DAYS = 2
+
 #: How long a resume link works, from when it is made.
 RESUME_LINK_DAYS = 7
 #: Wrong dates of birth before a resume link is locked.

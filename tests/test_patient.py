@@ -41,7 +41,9 @@ def test_landing_page_says_what_the_intake_is(client):
     assert response.status_code == 200
     assert "The Pain Clinic" in text
     assert "It does not diagnose any condition" in text
-    assert "If your doctor recommends ketamine infusions: common side effects" in text
+    # The time it takes is said once, and the infusion passages read as one.
+    assert text.count("minutes") == 1 and text.count("If your doctor recommends") == 1
+    assert "Common side effects of ketamine infusions include" in text
     assert "(555) 555-0100" in text
     assert 'href="/intake/step/consent"' in response.get_data(as_text=True)
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
@@ -282,6 +284,22 @@ def test_a_double_submit_makes_one_submission(app, patient_client, clock):
     with app.app_context():
         assert db.session.query(Submission).count() == 1
     assert str(stored(app).reference) in page_text(client.get("/intake/done"))
+
+
+def test_the_done_page_keeps_the_reference_whole_and_says_when_the_clinic_calls(
+        app, patient_client, clock):
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"])
+    done = patient_client.get("/intake/done")
+    reference = stored(app).reference
+    # Kept whole on a line (white-space: nowrap) in the sentence and on its own line.
+    assert done.get_data(as_text=True).count(
+        f'<span class="reference-code">{reference}</span>') == 2
+    assert "The clinic will contact you within 2 business days." in page_text(done)
+    app.config["CONTACT_WITHIN_DAYS"] = 1
+    assert "within 1 business day." in page_text(patient_client.get("/intake/done"))
+    app.config["CONTACT_WITHIN_DAYS"] = 0
+    assert "business day" not in page_text(patient_client.get("/intake/done"))
 
 
 def test_a_step_checked_while_another_tab_sent_the_draft_changes_nothing(
