@@ -230,17 +230,26 @@ def test_a_resume_link_get_changes_nothing(app, patient_client, clock):
 def test_five_wrong_dates_of_birth_lock_the_link(app, patient_client, clock):
     link = start_draft(patient_client, clock)
     other = type(patient_client)(app.test_client())
-    for _ in range(4):
+    for left in (4, 3, 2, 1):
         response = other.post(link, dob_parts("1981-03-15"))
         assert response.status_code == 200
-        assert "does not match" in page_text(response)
+        times = "time" if left == 1 else "times"
+        assert (f"That date of birth does not match. You can try {left} more {times} before "
+                "this link locks.") in page_text(response)
     response = other.client.post(link, data={
         "csrf_token": csrf_token(other.get(link).get_data(as_text=True)),
         **dob_parts("1981-03-15"),
     })
-    assert response.status_code == 404
-    assert other.client.get(link).status_code == 404
-    assert other.client.post(link, data=dob_parts("1980-03-15")).status_code in (400, 404)
+    # Locked: it says so and how to go on (never "page not found"), and shows no data.
+    for locked in (response, other.client.get(link),
+                   other.client.post(link, data=dob_parts("1980-03-15"))):
+        assert locked.status_code in (400, 403)
+    for locked in (response, other.client.get(link)):
+        assert locked.status_code == 403
+        text = page_text(locked)
+        assert "This link is locked" in text and "(555) 555-0100" in text
+        assert "Maria" not in text and "not found" not in text.lower()
+    assert stored(app).resume_failures == 5
 
 
 def test_bad_tokens_give_404_and_no_data(app, patient_client, clock):

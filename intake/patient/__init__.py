@@ -20,7 +20,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale
+from flask_babel import format_date, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -415,9 +415,10 @@ def resume(token: str):
         or not hmac.compare_digest(link.token_hash, hashed)
         or draft.submitted_at is not None
         or link.expires_at < utcnow()
-        or draft.resume_failures >= limit
     ):
         abort(404)
+    if draft.resume_failures >= limit:
+        return locked()
     form = forms.ResumeForm(reference=clinic.today())
     if posting and form.validate_on_submit():
         if form.dob.answer == draft.date_of_birth:
@@ -430,7 +431,17 @@ def resume(token: str):
             return redirect(destination)
         draft.resume_failures += 1
         db.session.commit()
-        if draft.resume_failures >= limit:
-            abort(404)
-        form.dob.errors = [_("That date of birth does not match. Please try again.")]
+        left = limit - draft.resume_failures
+        if not left:
+            return locked()
+        form.dob.errors = [ngettext(
+            "That date of birth does not match. You can try %(num)d more time before this "
+            "link locks.",
+            "That date of birth does not match. You can try %(num)d more times before this "
+            "link locks.", left)]
     return render_template("patient/resume.html", form=form)
+
+
+def locked():
+    """A link locked by wrong dates of birth says so, and how to go on: it shows no data."""
+    return render_template("patient/link_locked.html"), 403
