@@ -213,6 +213,8 @@ def test_filters(app, physician, query, expected):
     response = physician.get(f"/staff/?{query}")
     assert response.status_code == 200
     assert sorted(references(response)) == sorted(rows[name] for name in expected)
+    count = len(expected)
+    assert f"{count} {'row matches' if count == 1 else 'rows match'}." in page_text(response)
 
 
 @pytest.mark.parametrize("query", [
@@ -336,9 +338,21 @@ def test_a_full_page_is_fifty_rows(app, physician):
     made = [add(app, "P01", "2025-06-01") for _ in range(53)]
     first = physician.get("/staff/")
     assert len(references(first)) == 50
+    assert "53 rows match, 50 on this page." in page_text(first)
     assert "Next 50" in first.get_data(as_text=True)
     url = re.search(r'<a href="([^"]+)" rel="next">', first.get_data(as_text=True)).group(1)
     assert sorted(references(first) + references(physician.get(url))) == sorted(made)
+
+
+def test_a_long_list_is_counted_to_a_bound(app, physician, monkeypatch):
+    """Counting stops past COUNT_CAP rows, so a large worklist costs what a page does."""
+    monkeypatch.setattr(work, "COUNT_CAP", 2)
+    monkeypatch.setattr(work, "PAGE_SIZE", 2)
+    add(app, "P01", draft=True, urgent=True, phq9_9=1, phq9_9_endorsed=1)
+    for day in (1, 2):
+        add(app, "P04", f"2025-06-0{day}")
+    assert "More than 2 rows match, 2 on this page." in page_text(physician.get("/staff/"))
+    assert "1 row matches." in page_text(physician.get("/staff/?status=draft"))
 
 
 def test_deep_pages_walk_the_queue_index(app, physician):

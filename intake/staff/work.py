@@ -149,6 +149,10 @@ def status_conditions(status: str) -> list[ColumnElement[bool]]:
     return [] if status == "all" else [Submission.status == status]
 
 
+#: The worklist counts the rows its filters keep up to this many, then says "more than".
+COUNT_CAP = 1_000
+
+
 def draft_conditions(filters: WorklistFilter) -> list[ColumnElement[bool]] | None:
     """Which urgent drafts the filters keep; None when they rule drafts out."""
     if (filters.routing.data not in ("", "URGENT") or filters.since.data or filters.until.data
@@ -173,6 +177,23 @@ def submitted_conditions(filters: WorklistFilter) -> list[ColumnElement[bool]] |
         conditions.append(Submission.submitted_at < dt.datetime.combine(
             filters.until.data + dt.timedelta(days=1), dt.time(), zone))
     return conditions
+
+
+def matching(filters: WorklistFilter) -> int:
+    """How many rows the filters keep over every page, urgent drafts and submissions,
+    counted along the pages' own indexes up to COUNT_CAP + 1 (so a large list costs what a
+    few pages do)."""
+    order = ORDERS[filters.sort.data]
+    parts = ((draft_conditions(filters), (Submission.started_at, Submission.id)),
+             (submitted_conditions(filters),
+              tuple(key.desc() if order.descending else key for key in order.keys)))
+    total = 0
+    for conditions, keys in parts:
+        if conditions is not None and total <= COUNT_CAP:
+            rows = (select(Submission.id).where(*conditions).order_by(*keys)
+                    .limit(COUNT_CAP + 1 - total).subquery())
+            total += db.session.scalar(select(func.count()).select_from(rows))
+    return total
 
 
 def browse(filters: WorklistFilter) -> tuple[list[Submission], int | None]:
@@ -290,7 +311,7 @@ def worklist():
     filters = WorklistFilter(formdata=request.args)
     search = NameSearch()
     found: list[Submission] | None = []
-    next_after, mode, code = None, "browse", 200
+    next_after, mode, code, total = None, "browse", 200, None
     if request.method == "POST":
         mode, detail = "name", {"search": "name"}
         if search.validate_on_submit():
@@ -310,6 +331,7 @@ def worklist():
         detail = {**filters.query_args(), **({"after": filters.after.data}
                                              if filters.after.data else {})}
         found, next_after = browse(filters)
+        total = matching(filters)
     # The rows are read before the audit row's commit expires the loaded submissions,
     # which would reload each one with a query of its own.
     more = mode == "name" and len(found) > PAGE_SIZE
@@ -317,6 +339,7 @@ def worklist():
     audit.log("worklist_view", outcome="ok" if code == 200 else "invalid", detail=detail)
     return render_template(
         "staff/worklist.html", filters=filters, search=search, rows=rows, mode=mode, more=more,
+        total=total, count_cap=COUNT_CAP,
         next_url=next_after and url_for("staff.worklist", **filters.query_args(),
                                         after=next_after),
         first_page=bool(filters.after.data), demo=any(row.demo for row in rows),
