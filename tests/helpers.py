@@ -109,7 +109,7 @@ class Patient:
             elif url in ("/intake/link", "/intake/support"):
                 page = self.get(url).get_data(as_text=True)
                 url = re.search(r'<a class="button" href="([^"]+)"', page).group(1)
-            elif url == "/intake/review":
+            elif url in ("/intake/review", "/intake/adults-only"):
                 if not submit:
                     return url
                 response = self.post(url)

@@ -414,14 +414,43 @@ def test_under_18_skips_to_review_and_stores_only_consent_and_about(app, patient
     assert set(stored(app).answers) <= {i.id for s in q.STEPS[:2] for i in s.items}
 
 
+def test_a_minor_learns_it_right_after_the_date_of_birth(app, patient_client, clock):
+    """Saving the about step leads to the adults-only page, not on to the questions; its
+    button sends the contact details, stored as any minor's submission is."""
+    answers = {**P01["answers"], "dob": "2008-06-02"}
+    clock("2025-06-01")
+    patient_client.save_step("consent", answers)
+    assert patient_client.save_step("about", answers).location == "/intake/adults-only"
+    page = page_text(patient_client.get("/intake/adults-only"))
+    assert "This questionnaire is for adults" in page and "Send my contact details" in page
+    assert "Change my date of birth" in page
+    # Until it is pressed nothing is sent, and a resume lands here again.
+    assert stored(app).submitted_at is None
+    assert patient_client.get("/intake/review").status_code == 200
+    sent = patient_client.post("/intake/adults-only")
+    assert sent.location == "/intake/adults-only"
+    assert "have been sent to the clinic" in page_text(patient_client.get(sent.location))
+    submission = stored(app)
+    assert submission.submitted_at is not None
+    assert [f["code"] for f in submission.score["flags"]] == ["AGE_UNDER_18"]
+    assert set(submission.answers) <= {i.id for s in q.STEPS[:2] for i in s.items}
+
+
+def test_an_adult_never_sees_the_adults_only_page(app, patient_client, clock):
+    clock("2025-06-01")
+    patient_client.save_step("consent", P01["answers"])
+    assert patient_client.save_step("about", P01["answers"]).location == "/intake/link"
+    assert patient_client.get("/intake/adults-only").location == "/intake/step/pain_history"
+
+
 def test_turning_18_on_the_submission_day_sends_the_patient_to_the_skipped_steps(
         app, patient_client, clock):
     answers = {**P01["answers"], "dob": "2007-06-02"}
     clock("2025-06-01")
-    assert patient_client.walk(answers, submit=False) == "/intake/review"
+    assert patient_client.walk(answers, submit=False) == "/intake/adults-only"
     clock("2025-06-02")
-    response = patient_client.client.get("/intake/review")
-    assert response.location == "/intake/step/pain_history"
+    for page in ("/intake/adults-only", "/intake/review"):
+        assert patient_client.client.get(page).location == "/intake/step/pain_history"
 
 
 def test_review_lists_answers_and_missing_safety_questions(patient_client, clock):

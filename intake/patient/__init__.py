@@ -64,8 +64,11 @@ def step_url(slug: str | None) -> str:
 
 
 def first_unfinished(journey: q.Journey) -> str:
-    """Where a patient picks up: the first step that applies and is not yet saved."""
+    """Where a patient picks up: the first step that applies and is not yet saved; with
+    none left, the review (the adults-only page for a minor)."""
     step = journey.first_unfinished()
+    if step is None and under_age(journey):
+        return url_for("patient.adults_only")
     return step_url(step.slug if step else None)
 
 
@@ -247,6 +250,8 @@ def saved_destination(step: q.Step, draft: Submission, journey: q.Journey, crisi
         return url_for("patient.finish_later")
     if crisis:
         return url_for("patient.support", **request.args)
+    if under_age(journey) and step.slug == journey.questionnaire.adult_only_after:
+        return url_for("patient.adults_only")  # told now, not after "Send my answers"
     if new_link:
         return url_for("patient.link")
     if nav == "back" and (previous := journey.neighbour(step.slug, -1)):
@@ -360,11 +365,31 @@ def done():
     return render_template("patient/done.html", copy=clinic.copy_text, reference=reference)
 
 
-@bp.get("/intake/adults-only")
+def under_age(journey: q.Journey) -> bool:
+    """Whether the questionnaire is for adults and the date of birth says a minor."""
+    return (journey.questionnaire.adult_only_after is not None and journey.age is not None
+            and journey.age < q.ADULT_AGE)
+
+
+@bp.route("/intake/adults-only", methods=["GET", "POST"])
 def adults_only():
-    if session.get("done") is None:
+    """Right after a minor's date of birth is saved: what happens now, and a button that
+    sends the contact details given so the clinic can call; after it, the same page says
+    they were sent."""
+    posting = request.method == "POST"
+    draft = current_draft(lock=posting)
+    if draft is not None and draft.submitted_at is None:
+        today = clinic.today()
+        journey = journey_of(draft, today)
+        if not under_age(journey) or journey.first_unfinished() is not None:
+            return redirect(first_unfinished(journey))
+        if posting:
+            return submit(draft, today)
+        return render_template("patient/adults_only.html", copy=clinic.copy_text, pending=True,
+                               back=step_url(journey.questionnaire.adult_only_after))
+    if session.get("done") is None or posting:
         return redirect(url_for("patient.landing"))
-    return render_template("patient/adults_only.html", copy=clinic.copy_text)
+    return render_template("patient/adults_only.html", copy=clinic.copy_text, pending=False)
 
 
 @bp.post("/lang")

@@ -319,10 +319,12 @@ def walk_and_check(audit: Audit, stem: str, answers: dict[str, Any], steps: bool
         elif path in ("/intake/link", "/intake/support"):
             page = audit.open(url, page_name)
             url = page.get_by_role("link", name="Continue the questionnaire").get_attribute("href")
-        elif path == "/intake/review":
-            audit.open(url, page_name)
+        elif path == "/intake/review" or (path == "/intake/adults-only"
+                                            and page_name not in audit.findings):
+            audit.open(url, page_name)  # a minor's: before the button, then after it
             url = audit.post(url, {})
         elif path in ("/intake/done", "/intake/adults-only"):
+            page_name += ":sent" if path == "/intake/adults-only" else ""
             audit.open(url, page_name)
             return
         else:
