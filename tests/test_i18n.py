@@ -276,7 +276,7 @@ def test_an_error_on_an_english_question_is_spanish_beside_its_english_name(
                                    {"auditc_1": "sometimes", "nav": "next"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert ('<span lang="en">How often do you have a drink containing alcohol?</span>: '
+    assert ('<span lang="en">How often do you have a drink containing alcohol?</span></a>: '
             "Elija una de las respuestas.") in html
     assert '<p class="error-message" id="auditc_1-error" lang="es">' in html
 

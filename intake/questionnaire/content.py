@@ -256,7 +256,8 @@ _STEPS = (
         Item("consent_data_use", "accept", N_(
             "I understand that my answers go to the clinic's doctors. I understand that "
             "this questionnaire does not diagnose any condition. I understand that the "
-            "clinic stores my answers in a secure way."), required=True),
+            "clinic stores my answers in a secure way."), required=True,
+            short=N_("Your agreement")),
     ), copy="privacy"),
     Step("about", N_("About you"), (
         text("first_name", N_("First name"), NAME_MAX, required=True, autocomplete="given-name"),

@@ -59,6 +59,9 @@ class Item:
     format: str | None = None
     #: The unit a number is stored in, printed beside it for the physician.
     unit: str = ""
+    #: A few words naming a question whose label is a long sentence: the error summary
+    #: links these, not the sentence.
+    short: str = ""
     step: str = ""
 
     @cached_property

@@ -282,6 +282,27 @@ def check_phone_layout(page: Page, name: str) -> None:
     assert page.evaluate(SMALL_TARGETS, TARGET) == [], f"{name}: choices smaller than {TARGET} px"
 
 
+#: For each error in the summary: where its link starts and where the message after it
+#: starts, and the width of the summary's list.
+ERROR_LINES = """() => [...document.querySelectorAll(".error-summary li")].map((li) => {
+  const link = li.querySelector("a").getBoundingClientRect();
+  const range = document.createRange();
+  range.setStartAfter(li.querySelector("a"));
+  range.setEndAfter(li.lastChild);
+  const message = range.getClientRects()[0];
+  return {text: li.textContent, linkTop: link.top, linkBottom: link.bottom,
+          linkRight: link.right, messageTop: message.top, messageLeft: message.left};
+})"""
+
+
+def assert_errors_flow(page) -> None:
+    """Each error reads as one line of flowing text: the message starts on the link's line,
+    right after it, not in a narrow column beside it."""
+    for line in page.evaluate(ERROR_LINES):
+        assert line["linkTop"] <= line["messageTop"] < line["linkBottom"], line
+        assert abs(line["messageLeft"] - line["linkRight"]) < 2, line
+
+
 def test_on_a_375_px_phone_the_pages_fit_and_targets_are_large(app, live_server, open_tab,
                                                                clock):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
@@ -289,18 +310,25 @@ def test_on_a_375_px_phone_the_pages_fit_and_targets_are_large(app, live_server,
     tab = open_tab(**PHONE)
     page = tab.page
     start(page)
+    follow(page, page.get_by_role("button", name="Save and continue"))
+    summary = page.get_by_role("alert")
+    expect(summary.get_by_role("link")).to_have_text(["Your agreement"])  # not the sentence
+    assert_errors_flow(page)
     fill_step(page, q.STEP_BY_SLUG["consent"], EXPECTED)
     save_and_continue(page)
 
     about = q.STEP_BY_SLUG["about"]
-    fill_step(page, about, {**EXPECTED, "phone": "12"})
+    fill_step(page, about, {**EXPECTED, "phone": "12", "dob": None})
     follow(page, page.get_by_role("button", name="Save and continue"))
     summary = page.get_by_role("alert")
     expect(summary).to_contain_text("Please check these answers")
-    expect(summary.get_by_role("link")).to_have_text(
-        ["Phone number: Enter a phone number we can call, for example (305) 555-0100."])
+    expect(summary.get_by_role("link")).to_have_text(["Date of birth", "Phone number"])
+    expect(summary.get_by_role("listitem").last).to_have_text(
+        "Phone number: Enter a phone number we can call, for example (305) 555-0100.")
     expect(summary).to_be_focused()
+    assert_errors_flow(page)
     check_phone_layout(page, "about-error")
+    fill_step(page, about, {**EXPECTED, "phone": "12"})
 
     page.get_by_label("Phone number", exact=True).fill("(305) 555-0100")
     save_and_continue(page)
