@@ -95,6 +95,10 @@ class Submission(db.Model):
     #: from an earlier visit), fixed when the draft is made.
     inputs: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: A measure given in US units as the patient typed it, by item id ({"ft": "5", "in":
+    #: "5"}): shown back beside the stored metric answer; never scored or exported.
+    typed: Mapped[dict[str, dict[str, str]]] = mapped_column(JSON, default=dict,
+                                                             server_default="{}")
     completed_steps: Mapped[list[str]] = mapped_column(JSON, default=list)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -453,6 +453,30 @@ def test_turning_18_on_the_submission_day_sends_the_patient_to_the_skipped_steps
         assert patient_client.client.get(page).location == "/intake/step/pain_history"
 
 
+def test_a_height_and_weight_typed_in_feet_and_pounds_read_back_as_typed(app, patient_client,
+                                                                          clock):
+    """Stored metric (as scored and exported); the review and the step show what was typed."""
+    clock("2025-06-01")
+    patient_client.walk(P01["answers"], submit=False)
+    about = step_posts(q.STEP_BY_SLUG["about"], P01["answers"])
+    about = {k: v for k, v in about.items() if not k.startswith(("height_cm", "weight_kg"))}
+    response = patient_client.post("/intake/step/about", {
+        **about, "height_cm-ft": "5", "height_cm-in": "5", "weight_kg-lb": "150",
+        "nav": "next"})
+    assert response.status_code == 302
+    draft = stored(app)
+    assert (draft.answers["height_cm"], draft.answers["weight_kg"]) == (165.1, 68.0)
+    assert draft.typed == {"height_cm": {"ft": "5", "in": "5"}, "weight_kg": {"lb": "150"}}
+    html = patient_client.get("/intake/step/about").get_data(as_text=True)
+    assert re.search(r'name="height_cm-ft"[^>]*value="5"', html)
+    assert re.search(r'name="weight_kg-lb"[^>]*value="150"', html)
+    page = page_text(patient_client.get("/intake/review"))
+    assert "5 ft 5 in (165.1 cm)" in page and "150 lb (68 kg)" in page
+    # Given again in metric, the typed form is gone with it.
+    patient_client.save_step("about", P01["answers"])
+    assert stored(app).typed == {}
+
+
 def test_review_lists_answers_and_missing_safety_questions(patient_client, clock):
     clock("2025-06-01")
     answers = {k: v for k, v in P01["answers"].items() if k not in ("htn", "escort")}

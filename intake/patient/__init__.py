@@ -102,11 +102,20 @@ class PatientWords:
         return _(text, **values)
 
 
-def answer_text(item: q.Item, value: Any) -> str:
-    """An answer in the patient's words and language; "—" when unanswered."""
+#: A measure given in US units, as typed, by the boxes it was typed in.
+TYPED_WORDS = {("ft", "in"): q.N_("%(ft)s ft %(in)s in"), ("lb",): q.N_("%(lb)s lb")}
+
+
+def answer_text(item: q.Item, value: Any, typed: dict[str, str] | None = None) -> str:
+    """An answer in the patient's words and language; "—" when unanswered. A measure
+    typed in US units reads as typed, the stored metric value beside it."""
     if value is None:
         return "—"
-    return q.kind_of(item).patient_words(item, value, PatientWords())
+    words = q.kind_of(item).patient_words(item, value, PatientWords())
+    if typed:
+        shown = {part: typed.get(part) or "0" for part in typed}
+        return f"{_(TYPED_WORDS[tuple(typed)], **shown)} ({words})"
+    return words
 
 
 @bp.before_request
@@ -185,6 +194,8 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         formdata=request.form if posting else None, data=None if posting else answers,
         context=answers, reference=today, policy=clinic.policy(),
     )
+    if not posting and draft is not None:
+        form.show_typed(draft.typed)
     if posting and save and form.validate():
         if draft is None and (wait := count_new_draft()) is not None:
             notice = _("Many questionnaires were started from this internet connection in "
@@ -229,6 +240,9 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     completed = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
     journey = q.Journey(questionnaire, answers, today, clinic.policy(), completed).settled()
     draft.answers, draft.completed_steps = dict(journey.answers), completed
+    draft.typed = {item_id: typed for item_id, typed in
+                   {**draft.typed, **dict.fromkeys(rendered, None), **form.typed()}.items()
+                   if typed and item_id in draft.answers}
     draft.index_names()
     draft.language = str(get_locale())
     draft.updated_at = utcnow()

@@ -198,10 +198,29 @@ def _decimal(text: str, message: Any) -> Decimal:
     return number
 
 
-class HeightField(CompositeField):
+class MeasureField(CompositeField):
+    """A measure the patient may give in US units or metric ones; stored metric. What they
+    typed in US units is kept beside the answers (``typed``) to be shown back as typed."""
+
+    #: The box of the metric unit the answer is stored in.
+    metric = ""
+
+    def typed(self) -> dict[str, str] | None:
+        """The US-unit boxes as typed, when the answer came from them."""
+        if self.data is None or self.values[self.metric]:
+            return None
+        return {part: value for part, value in self.values.items() if part != self.metric}
+
+    def show_typed(self, typed: dict[str, str]) -> None:
+        """Fill the boxes as the patient typed them, rather than the metric value."""
+        self.values = {**dict.fromkeys(self.parts, ""), **typed}
+
+
+class HeightField(MeasureField):
     """Feet and inches, or centimetres; stored in cm to one decimal."""
 
     parts = ("ft", "in", "cm")
+    metric = "cm"
     widget_name = "height"
 
     def combine(self) -> float:
@@ -218,10 +237,11 @@ class HeightField(CompositeField):
         return {"ft": "", "in": "", "cm": f"{value:g}"}
 
 
-class WeightField(CompositeField):
+class WeightField(MeasureField):
     """Pounds or kilograms; stored in kg to one decimal."""
 
     parts = ("lb", "kg")
+    metric = "kg"
     widget_name = "weight"
 
     def combine(self) -> float:
@@ -434,6 +454,19 @@ class StepForm(FlaskForm):
             for item in self.items
             if self.applies(item) and self[item.id].answer is not None
         }
+
+
+    def typed(self) -> dict[str, dict[str, str]]:
+        """The measures on this page given in US units, as typed, by item id."""
+        return {item.id: typed for item in self.items
+                if isinstance(field := self[item.id], MeasureField) and self.applies(item)
+                and (typed := field.typed())}
+
+    def show_typed(self, typed: dict[str, dict[str, str]]) -> None:
+        """Show each saved measure as the patient typed it."""
+        for item in self.items:
+            if isinstance(field := self[item.id], MeasureField) and item.id in typed:
+                field.show_typed(typed[item.id])
 
 
 class ResumeForm(FlaskForm):
