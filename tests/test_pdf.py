@@ -393,7 +393,8 @@ def submit_p01(patient_client, clock) -> str:
     clock("2025-06-01")
     assert patient_client.walk(load_case(CASES[0])["answers"]) == "/intake/done"
     page = patient_client.get("/intake/done").get_data(as_text=True)
-    return re.search(r"<strong>([A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3})</strong>", page).group(1)
+    code = r'<span class="reference-code">([A-Z0-9]{3}-[A-Z0-9]{3}-[A-Z0-9]{3})</span>'
+    return re.search(code, page).group(1)
 
 
 def test_pdf_command_writes_a_stored_submissions_pdf(app, runner, patient_client, clock,

@@ -295,6 +295,26 @@ ERROR_LINES = """() => [...document.querySelectorAll(".error-summary li")].map((
 })"""
 
 
+#: The smallest body-map region drawn, in px: each region's box in each view (front on
+#: the map's left half, back on its right) is the union of its shapes there.
+SMALLEST_REGION = """() => {
+  const map = document.querySelector(".bodymap").getBoundingClientRect();
+  const sizes = [];
+  for (const region of document.querySelectorAll(".bodymap .region")) {
+    for (const front of [true, false]) {
+      const boxes = [...region.children].filter((shape) => shape.getBBox)
+        .map((shape) => shape.getBoundingClientRect())
+        .filter((box) => (box.left + box.width / 2 < map.left + map.width / 2) === front);
+      if (!boxes.length) continue;
+      const width = Math.max(...boxes.map((b) => b.right)) - Math.min(...boxes.map((b) => b.left));
+      const height = Math.max(...boxes.map((b) => b.bottom)) - Math.min(...boxes.map((b) => b.top));
+      sizes.push({region: region.dataset.region, front, size: Math.min(width, height)});
+    }
+  }
+  return sizes.reduce((least, each) => (each.size < least.size ? each : least));
+}"""
+
+
 def assert_errors_flow(page) -> None:
     """Each error reads as one line of flowing text: the message starts on the link's line,
     right after it, not in a narrow column beside it."""
@@ -334,6 +354,9 @@ def test_on_a_375_px_phone_the_pages_fit_and_targets_are_large(app, live_server,
     save_and_continue(page)
     pass_link_page(page, live_server)
     check_phone_layout(page, "pain-history")
+    # Every body-map region, in each view it is drawn in, is a target of 24 × 24 px or more.
+    smallest = page.evaluate(SMALLEST_REGION)
+    assert smallest["size"] >= 24, f"the smallest body-map region: {smallest}"
     fill_step(page, q.STEP_BY_SLUG["pain_history"], EXPECTED)
     save_and_continue(page)
 
