@@ -514,3 +514,51 @@ def test_under_18_what_was_never_shown_reads_not_asked(tmp_path):
                  "Average pain in the past week (0-10) not asked "
                  "(under 18)"):
         assert line in first, line
+
+
+#: Where the page footer begins, in pdftotext's coordinates (points from the top).
+FOOTER_TOP = 792 - 15 * 72 / 25.4
+
+
+def page_last_lines(pdf: bytes, tmp_path: Path) -> list[str]:
+    """The last line of text above the footer on each page but the last."""
+    lines = []
+    for page in words(pdf, tmp_path)[:-1]:
+        body = [w for w in page if w[3] < FOOTER_TOP]
+        bottom = max(w[3] for w in body)
+        lines.append(" ".join(w[4] for w in sorted(body, key=lambda w: w[0])
+                              if abs(w[3] - bottom) < 2))
+    return lines
+
+
+@pytest.mark.parametrize("path", CASES, ids=[path.stem for path in CASES])
+def test_no_heading_is_left_alone_at_a_page_foot(path, tmp_path):
+    data = load_case(path)
+    pdf, _ = build(data["answers"], data["submitted_on"])
+    summary = summary_of(data["answers"], data["submitted_on"])
+    headings = {"Flags", "At a glance", "Indicators (self-reported)", "Questionnaire scores",
+                "Pain", "Treatments tried, with benefit", "Ketamine before",
+                "Medicines and allergies", "All answers, by step", "Staff actions",
+                "How each result is computed", "Sources",
+                *(step.title for step in summary.steps)}
+    for number, line in enumerate(page_last_lines(pdf, tmp_path), start=1):
+        assert line not in headings and not line.startswith("Flags ("), (
+            f"page {number} ends with the heading {line!r}")
+
+
+def test_a_flag_card_is_never_split_across_pages(tmp_path):
+    """Each card's title and its source line are on one page, whatever the flags."""
+    answers, submitted_on = case_answers("P12")
+    # These medicines add flags enough that, split, a card would straddle pages 1 and 2.
+    long_answers = {**answers, "allergies": "penicillin: hives\n" * 400,
+                    "med_classes": ["benzodiazepine", "opioid", "lamotrigine", "maoi_14d"]}
+    pdf, score = build(long_answers, submitted_on)
+    pages = [flat(extract(pdf, tmp_path, "-f", str(n), "-l", str(n)))
+             for n in range(1, len(PdfReader(io.BytesIO(pdf)).pages) + 1)]
+    for flag in score["flags"]:
+        holding = [n for n, text in enumerate(pages) if flag["title"] in text]
+        assert holding, flag["code"]
+        after = pages[holding[0]][pages[holding[0]].index(flag["title"]):]
+        assert "Source: [" in after or "Source: clinic" in after, flag["code"]
+    first = pages[0] + pages[1]
+    assert "other: penicillin: hives… (in full below)" in first

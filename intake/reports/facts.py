@@ -162,6 +162,18 @@ HEART_BRAIN = (
     ("stroke_tia", "stroke or TIA", "stroke_when"),
     ("seizures", "seizure or epilepsy", None),
 )
+#: The most of a typed answer a line at a glance shows; the rest is in its section.
+GLANCE_TYPED = 120
+
+
+def brief(text: str) -> str:
+    """A typed answer cut to one short line, saying where the whole of it is."""
+    first = text.splitlines()[0] if text.strip() else text
+    if len(first) <= GLANCE_TYPED and first == text:
+        return text
+    return f"{first[:GLANCE_TYPED].rstrip()}… (in full below)"
+
+
 #: A heart_failure answer that reports nothing.
 NO_HEART_FAILURE = "none"
 
@@ -198,7 +210,7 @@ def glance(read: Reader, indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
         lines.append(Fact("Allergies", read.missing("allergies") if not
                           read.journey.item_shown(read.items["allergies"]) else
                           f"to ketamine: {read.words('ketamine_allergy', UNANSWERED)}; "
-                          f"other: {read.typed('allergies', UNANSWERED)}"))
+                          f"other: {brief(read.typed('allergies', UNANSWERED))}"))
     if read.has("pregnant", "breastfeeding"):
         if read.journey.item_shown(read.items["pregnant"]):
             shown = (f"pregnant: {read.words('pregnant', UNANSWERED)}; "

@@ -182,7 +182,7 @@ class _Document:
             content.append(self.p(f"Source: {flag.tags}", "small"))
             yield Table(
                 [[Paragraph(text(flag.tier.upper()), badge), content]],
-                colWidths=[18 * mm, FRAME_WIDTH - 18 * mm], spaceBefore=3, splitInRow=1,
+                colWidths=[18 * mm, FRAME_WIDTH - 18 * mm], spaceBefore=3,
                 style=[("BACKGROUND", (0, 0), (0, 0), fill), ("BACKGROUND", (1, 0), (1, 0), tint),
                        ("BOX", (0, 0), (-1, -1), 0.6, INK if flag.tier != "review" else RULE),
                        ("BOX", (0, 0), (0, 0), 0.6, INK),
@@ -200,7 +200,7 @@ class _Document:
             yield Table(
                 [[self.p(f.label, "cell"), self.p(f.value, "cell_bold")]
                  for f in self.summary.glance],
-                colWidths=[0.26 * FRAME_WIDTH, 0.74 * FRAME_WIDTH], splitInRow=1,
+                colWidths=[0.26 * FRAME_WIDTH, 0.74 * FRAME_WIDTH],
                 style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
                        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),
                        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5),
@@ -221,7 +221,7 @@ class _Document:
                          self.p(line.tags, "small")])
         yield Table(
             rows, colWidths=[w * FRAME_WIDTH for w in (0.3, 0.58, 0.12)],
-            repeatRows=1, splitInRow=1, style=_grid_style(),
+            repeatRows=1, style=_grid_style(),
         )
         if self.summary.trial_matches:
             yield Spacer(1, 3)
