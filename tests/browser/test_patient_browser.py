@@ -20,6 +20,7 @@ from support.browser import (
     page_width,
     tab_to,
     type_lines,
+    unfold_review,
 )
 
 from intake import questionnaire as q
@@ -192,7 +193,7 @@ def test_profile_p01_completes_the_questionnaire_by_label(app, live_server, open
 
     missed = walk(page, EXPECTED, live_server)
 
-    assert "Maria" in page.get_by_role("main").inner_text()
+    assert "Maria" in unfold_review(page)
     follow(page, page.get_by_role("button", name="Send my answers"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Your answers have been sent")
     text = page.get_by_role("main").inner_text()

@@ -12,7 +12,7 @@ import pytest
 from babel.support import Translations
 from helpers import CASES, load_case, stored
 from playwright.sync_api import Page, expect
-from support.browser import REFERENCE, follow, tab_to, type_lines
+from support.browser import REFERENCE, follow, tab_to, type_lines, unfold_review
 
 from intake import questionnaire as q
 
@@ -123,7 +123,7 @@ def test_a_patient_answers_everything_in_spanish(app, live_server, open_tab, clo
             break
     assert urlsplit(page.url).path == "/intake/review"
     expect(page.get_by_role("heading", level=1)).to_have_text("Revise sus respuestas")
-    review = page.get_by_role("main").inner_text()
+    review = unfold_review(page)
     assert "gabapentina 600 mg tres veces al día" in review
     assert "septiembre de 2022" in review
 

@@ -67,3 +67,15 @@ def type_lines(box: Locator, text: str) -> None:
 def page_width(page: Page) -> int:
     """How wide the page is in CSS pixels: wider than the window means sideways scrolling."""
     return page.evaluate("document.scrollingElement.scrollWidth")
+
+
+def unfold_review(page) -> str:
+    """Open every step's answers on the review page, as a patient taps each; return the
+    page's text."""
+    summaries = page.locator(".review-step summary")
+    assert summaries.count() > 0, "the review folds each step's answers"
+    answers = page.locator(".review-step dl")
+    assert not any(each.is_visible() for each in answers.all()), "folded at first"
+    for summary in summaries.all():
+        summary.click()
+    return page.get_by_role("main").inner_text()
