@@ -211,10 +211,6 @@ class MeasureField(CompositeField):
             return None
         return {part: value for part, value in self.values.items() if part != self.metric}
 
-    def show_typed(self, typed: dict[str, str]) -> None:
-        """Fill the boxes as the patient typed them, rather than the metric value."""
-        self.values = {**dict.fromkeys(self.parts, ""), **typed}
-
 
 class HeightField(MeasureField):
     """Feet and inches, or centimetres; stored in cm to one decimal."""
@@ -463,10 +459,10 @@ class StepForm(FlaskForm):
                 and (typed := field.typed())}
 
     def show_typed(self, typed: dict[str, dict[str, str]]) -> None:
-        """Show each saved measure as the patient typed it."""
+        """Fill each saved measure's boxes as the patient typed it, not the metric value."""
         for item in self.items:
             if isinstance(field := self[item.id], MeasureField) and item.id in typed:
-                field.show_typed(typed[item.id])
+                field.values = {**dict.fromkeys(field.parts, ""), **typed[item.id]}
 
 
 class ResumeForm(FlaskForm):
