@@ -102,19 +102,17 @@ class PatientWords:
         return _(text, **values)
 
 
-#: A measure given in US units, as typed, by the boxes it was typed in.
-TYPED_WORDS = {("ft", "in"): q.N_("%(ft)s ft %(in)s in"), ("lb",): q.N_("%(lb)s lb")}
-
-
 def answer_text(item: q.Item, value: Any, typed: dict[str, str] | None = None) -> str:
     """An answer in the patient's words and language; "—" when unanswered. A measure
     typed in US units reads as typed, the stored metric value beside it."""
     if value is None:
         return "—"
-    words = q.kind_of(item).patient_words(item, value, PatientWords())
-    if typed:
-        shown = {part: typed.get(part) or "0" for part in typed}
-        return f"{_(TYPED_WORDS[tuple(typed)], **shown)} ({words})"
+    kind, speaker = q.kind_of(item), PatientWords()
+    words = kind.patient_words(item, value, speaker)
+    if typed and kind.typed_as:
+        as_typed = speaker.message(kind.typed_as, **{part: text or "0"
+                                                     for part, text in typed.items()})
+        return f"{as_typed} ({words})"
     return words
 
 

@@ -182,8 +182,9 @@ class NumberKind(Kind):
     out_of_range = N_("Enter a number from %(low)s to %(high)s.")
     not_whole = N_("Enter a whole number, without decimals.")
     #: The value with its unit as the patient reads it back, where they may have given
-    #: it in other units.
+    #: it in other units; and the words for it as typed in those units.
     shown_as: str | None = None
+    typed_as: str | None = None
 
     def refusal(self, item: Item, value: Any, reference: dt.date) -> Refusal | None:
         high = upper_bound(item, reference)
@@ -266,6 +267,8 @@ class HeightKind(NumberKind):
     out_of_range = N_("Please check your height (between 50 and 250 cm, or 1 ft 8 in and "
                       "8 ft 2 in).")
     shown_as = N_("%(value)s cm")
+    #: The answer as typed in US units (the height field's boxes).
+    typed_as = N_("%(ft)s ft %(in)s in")
 
 
 class WeightKind(NumberKind):
@@ -275,6 +278,7 @@ class WeightKind(NumberKind):
     out_of_range = N_("Please check your weight (between 20 and 350 kg, or 44 and 771 "
                       "pounds).")
     shown_as = N_("%(value)s kg")
+    typed_as = N_("%(lb)s lb")
 
 
 class DateKind(Kind):
