@@ -51,10 +51,13 @@ class Reader:
         """Whether the questionnaire asks every one of these questions."""
         return all(item_id in self.items for item_id in item_ids)
 
+    def shown(self, item_id: str) -> bool:
+        return self.journey.item_shown(self.items[item_id])
+
     def missing(self, item_id: str, unanswered: str = NOT_ANSWERED) -> str:
         """Why an item has no answer: left unanswered, or never shown."""
         item = self.items[item_id]
-        if self.journey.item_shown(item):
+        if self.shown(item_id):
             return unanswered
         age = self.journey.age
         if (age is not None and age < ADULT_AGE
@@ -187,12 +190,12 @@ def glance(read: Reader, indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
         if read.value("onset") and indicators.get("duration_months") is not None:
             began = f"{began} ({indicators['duration_months']} months)"
         lines.append(Fact("Pain, where and since", read.missing("pain_regions") if not
-                          read.journey.item_shown(read.items["pain_regions"]) else
+                          read.shown("pain_regions") else
                           f"{read.words('pain_regions', UNANSWERED)}; since {began}"))
     if read.has("nrs_avg_week"):
         lines.append(Fact("Average pain, last week", read.words("nrs_avg_week", UNANSWERED)))
     if read.has("bp_systolic", "bp_diastolic", "htn", "htn_controlled"):
-        if not read.journey.item_shown(read.items["bp_systolic"]):
+        if not read.shown("bp_systolic"):
             shown = read.missing("bp_systolic")
         else:
             reading = [read.value(i) for i in ("bp_systolic", "bp_diastolic")]
@@ -208,11 +211,11 @@ def glance(read: Reader, indicators: Mapping[str, Any]) -> tuple[Fact, ...]:
         lines.append(Fact("Medicines", read.words("med_classes", UNANSWERED)))
     if read.has("ketamine_allergy", "allergies"):
         lines.append(Fact("Allergies", read.missing("allergies") if not
-                          read.journey.item_shown(read.items["allergies"]) else
+                          read.shown("allergies") else
                           f"to ketamine: {read.words('ketamine_allergy', UNANSWERED)}; "
                           f"other: {brief(read.typed('allergies', UNANSWERED))}"))
     if read.has("pregnant", "breastfeeding"):
-        if read.journey.item_shown(read.items["pregnant"]):
+        if read.shown("pregnant"):
             shown = (f"pregnant: {read.words('pregnant', UNANSWERED)}; "
                      f"breastfeeding: {read.words('breastfeeding', UNANSWERED)}")
         else:

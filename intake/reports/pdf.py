@@ -48,6 +48,7 @@ HEADER_WIDTHS = {"Date of birth": 0.13, "Age": 0.07, "Sex at birth": 0.12, "Phon
 
 INK = colors.HexColor("#1a1a1a")
 MUTED = colors.HexColor("#595959")
+MUTED_MARKUP = MUTED.hexval().replace("0x", "#")  # as a Paragraph's <font color> names it
 RULE = colors.HexColor("#b3b3b3")
 SHADE = colors.HexColor("#f2f2f2")
 #: Per tier: badge fill, badge text, row tint. Dark, mid and outline stay apart in grey.
@@ -214,9 +215,8 @@ class _Document:
         for line in self.summary.indicators:
             result = text(line.value)
             if line.note:
-                muted = MUTED.hexval().replace("0x", "#")
                 result += f" · <b>{text(line.note)}</b>" if line.supportive else (
-                    f" · <font color='{muted}'>{text(line.note)}</font>")
+                    f" · <font color='{MUTED_MARKUP}'>{text(line.note)}</font>")
             rows.append([self.p(line.name, "cell_bold"), Paragraph(result, self.s["cell"]),
                          self.p(line.tags, "small")])
         yield Table(

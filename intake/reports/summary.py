@@ -253,7 +253,7 @@ def build_summary(
     under_18 = journey.age is not None and journey.age < ADULT_AGE
     rule_words = rules.rule_words(policy)
     # Only a raised hold flag outranks anything (and a draft that cannot be scored has none).
-    outranked = (rules.outranked(answers, reference_date, asked_then)
+    outranked = (rules.outranked(journey)
                  if any(flag["tier"] == "hold" for flag in score["flags"]) else {})
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
@@ -296,7 +296,7 @@ def build_summary(
         actions=tuple(
             ActionLine(a.who, local_time(a.when, timezone), a.what, a.reason) for a in actions
         ),
-        references=_references(score, indicator_keys, journey.steps),
+        references=_references(score, indicator_keys),
         questionnaire_version=questionnaire_version,
         rules_version=_versions(score["rules_version"], rules_version(policy)),
         generated_at=local_time(generated_at or dt.datetime.now(dt.UTC), timezone),
@@ -374,14 +374,12 @@ def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any], answers: Mappi
     )
 
 
-def _references(score: Mapping[str, Any], indicator_keys: Iterable[str],
-                steps: Iterable[Any]) -> tuple[Fact, ...]:
-    """Every reference the summary's tags name (its flags', indicators', information
-    items' and steps'), so that each tag printed can be looked up."""
+def _references(score: Mapping[str, Any], indicator_keys: Iterable[str]) -> tuple[Fact, ...]:
+    """Every reference the summary's tags name (its flags', indicators' and information
+    items'), so that each tag printed can be looked up."""
     sources = [flag["source"] for flag in score["flags"]]
     sources += [_INDICATORS[key].source for key in indicator_keys if key in _INDICATORS]
     sources += [_INFO[code].source for code in score["info"] if code in _INFO]
-    sources += [step.title for step in steps]
     cited = {tag.strip("[]") for source in sources for tag in TAG.findall(source)}
     return tuple(Fact(f"[{tag}]", reference) for tag, reference in scoring.CITATIONS.items()
                  if tag in cited)

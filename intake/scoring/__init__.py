@@ -88,21 +88,21 @@ class Rules:
     safety_question: Callable[[str], tuple[questionnaire.Item, str]]
     #: Each flag's and information item's rule in words under a policy, by code.
     rule_words: Callable[[Policy], Mapping[str, str]] = lambda policy: {}
-    #: (stored answers, reference date, policy) -> for each hold flag that outranks a
-    #: review flag, the triggers that review flag has: what the summary shows beside it.
-    outranked: Callable[[Mapping[str, Any], dt.date, Policy],
-                        Mapping[str, list[dict[str, Any]]]] = lambda *args: {}
+    #: The journey of stored answers -> for each hold flag that outranks a review flag,
+    #: the triggers that review flag has: what the summary shows beside it.
+    outranked: Callable[[questionnaire.Journey],
+                        Mapping[str, list[dict[str, Any]]]] = lambda journey: {}
     #: The indicator keys its scores hold, in the order the exports give them columns.
     indicators: tuple[str, ...] = ()
     #: The instruments its scores hold, in the order the exports give them columns.
     instruments: tuple[Instrument, ...] = ()
 
 
-def outranked(answers: Mapping[str, Any], reference: dt.date,
-              policy: Policy = DEFAULT_POLICY) -> dict[str, list[dict[str, Any]]]:
+def outranked(journey: questionnaire.Journey) -> dict[str, list[dict[str, Any]]]:
     """The triggers of each review flag an outranking hold flag keeps from being raised,
-    by that hold flag's code: presentation only, the score does not hold them."""
-    facts = Facts(cleaned_journey(INTAKE, dict(answers), reference, policy))
+    by that hold flag's code, for answers as stored (already cleaned): presentation
+    only, the score does not hold them."""
+    facts = Facts(journey)
     return {flag.outranked_by: triggers for flag in FLAGS
             if flag.outranked_by and (triggers := flag.when.triggers(facts))}
 

@@ -331,7 +331,8 @@ def worklist():
         detail = {**filters.query_args(), **({"after": filters.after.data}
                                              if filters.after.data else {})}
         found, next_after = browse(filters)
-        total = matching(filters)
+        # A first page with no next one has counted its rows already.
+        total = matching(filters) if next_after or filters.after.data else len(found)
     # The rows are read before the audit row's commit expires the loaded submissions,
     # which would reload each one with a query of its own.
     more = mode == "name" and len(found) > PAGE_SIZE
