@@ -107,8 +107,8 @@ class Patient:
 
 
 def step_form() -> dict[str, str]:
-    """Every symptom answered "no", as a browser posts it."""
-    return {item.id: "no" for item in q.STEP_BY_SLUG[STEP].items} | {"nav": "next"}
+    """Every symptom of the step's first page answered "no", as a browser posts it."""
+    return {item.id: "no" for item in q.STEP_BY_SLUG[STEP].pages[0].items} | {"nav": "next"}
 
 
 def walk_to_step(base: str) -> tuple[str, str]:
@@ -118,7 +118,7 @@ def walk_to_step(base: str) -> tuple[str, str]:
     patient.open("/intake/step/consent", {"consent_data_use": "y"})
     patient.open("/intake/step/about", ABOUT)
     where = patient.open("/intake/step/pain_history")
-    for _ in q.STEPS:  # the steps before it, left empty
+    for _ in range(20):  # the pages before it, left empty
         if where == f"/intake/step/{STEP}":
             break
         where = patient.open(where, {"nav": "next"})

@@ -28,18 +28,20 @@ WALK = (
                "dob-day": "2", "dob-year": "1980", "sex_at_birth": "female",
                "phone": "+13055550100"}),
     ("pain_history", {}),
+    ("pain_history/2", {}),
     ("pain_now", {}),
 )
-STEP = ("symptoms", {"pain_disproportionate": "yes", "s_allodynia": "yes",
-                     "v_temp": "no", "e_swelling": "yes", "m_weakness": "unsure"})
+STEP = ("symptoms", {"s_hyperesthesia": "no", "s_allodynia": "yes", "v_temp": "no",
+                     "e_swelling": "yes", "e_sweating": "unsure"})
 
 
-def posted(client, slug: str, answers: dict[str, str]):
-    page = client.get(f"/intake/step/{slug}").get_data(as_text=True)
+def posted(client, path: str, answers: dict[str, str]):
+    """Save the page at /intake/step/``path``; return its CSRF token."""
+    page = client.get(f"/intake/step/{path}").get_data(as_text=True)
     token = CSRF.search(page).group(1)
-    response = client.post(f"/intake/step/{slug}", data={"csrf_token": token, **answers,
+    response = client.post(f"/intake/step/{path}", data={"csrf_token": token, **answers,
                                                          "nav": "next"})
-    assert response.status_code == 302, (slug, response.status_code)
+    assert response.status_code == 302, (path, response.status_code)
     return token
 
 

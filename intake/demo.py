@@ -69,7 +69,8 @@ class Template:
     onset_months: int | None
     lmp_days: int | None
     score: dict[str, Any]
-    steps: tuple[str, ...] = ()
+    #: The pages the answers show, all saved.
+    pages: tuple[str, ...] = ()
 
     def dated(self, reference: dt.date) -> dict[str, Any]:
         """The date answers for a submission made on ``reference``; the score still holds."""
@@ -135,10 +136,10 @@ def template(rng: random.Random, reference: dt.date, policy: Policy) -> Template
             answers["phq9_9_endorsed"] = answers["phq9_9"]
     answers = q.drop_hidden(q.INTAKE, answers, reference, policy)
     score = scoring.score(answers, reference, policy)
-    steps = tuple(s.slug for s in q.shown_steps(q.INTAKE, answers, reference, policy))
+    pages = tuple(page.key for page in q.Journey(q.INTAKE, answers, reference, policy).pages)
     kept = {k: v for k, v in answers.items() if k not in DATED}
     return Template(kept, age, birthday, onset_months if "onset" in answers else None,
-                    lmp_days if "lmp" in answers else None, score, steps)
+                    lmp_days if "lmp" in answers else None, score, pages)
 
 
 def _rebased(score: dict[str, Any], dates: dict[str, str]) -> dict[str, Any]:
@@ -181,7 +182,7 @@ def rows(count: int, first_number: int, policy: Policy, zone: ZoneInfo,
             "reference": reference, "draft_key": secrets.token_urlsafe(32), "status": "new",
             "language": "es" if rng.random() < 0.15 else "en",
             "questionnaire_version": q.QUESTIONNAIRE_VERSION, "answers": answers,
-            "completed_steps": list(chosen.steps),
+            "completed_steps": list(chosen.pages),
             "started_at": submitted_at - dt.timedelta(minutes=rng.randint(8, 90)),
             "updated_at": submitted_at, "submitted_at": submitted_at,
             "urgent": "phq9_9_endorsed" in answers, "resume_failures": 0, "score": score,

@@ -50,10 +50,11 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-def step_posts(step: q.Step, answers: dict[str, Any]) -> dict[str, Any]:
-    """What a browser posts for a step's answers (composite inputs split, CR LF lines)."""
+def step_posts(part: q.Step | q.Page, answers: dict[str, Any]) -> dict[str, Any]:
+    """What a browser posts for a step's or a page's answers (composite inputs split,
+    CR LF lines)."""
     data: dict[str, Any] = {}
-    for item in step.items:
+    for item in part.items:
         value = answers.get(item.id)
         if value is None or item.system:
             continue
@@ -79,6 +80,33 @@ def step_posts(step: q.Step, answers: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
+#: The intake's pages in order, every one whether it applies or not.
+PAGES = tuple(page for step in q.STEPS for page in step.pages)
+
+
+def page_path(page: q.Page) -> str:
+    """A page's address, as the site writes it."""
+    path = f"/intake/step/{page.step.slug}"
+    return path if page.number == 1 else f"{path}/{page.number}"
+
+
+def page_at(url: str) -> q.Page:
+    """The intake's page at an address."""
+    slug, _, number = url.partition("?")[0].removeprefix("/intake/step/").partition("/")
+    return q.STEP_BY_SLUG[slug].pages[int(number or 1) - 1]
+
+
+def heading_of(part: q.Step | q.Page) -> str:
+    """The heading an English reader sees on a page (a step's: on its first page)."""
+    page = part.pages[0] if isinstance(part, q.Step) else part
+    total = len(page.step.pages)
+    return page.step.title + (f": part {page.number} of {total}" if total > 1 else "")
+
+
+#: The page holding PHQ-9 item 9: its save may lead to the support page.
+PHQ9_9_PAGE = page_path(q.INTAKE.page_of["phq9_9"])
+
+
 class Patient:
     """A patient using the site through the test client, as a browser would."""
 
@@ -94,16 +122,42 @@ class Patient:
         form = {"csrf_token": csrf_token(page.get_data(as_text=True)), **(data or {})}
         return self.client.post(url, data=form, **kwargs)
 
-    def save_step(self, slug: str, answers: dict[str, Any], nav: str = "next"):
-        step = q.STEP_BY_SLUG[slug]
-        return self.post(f"/intake/step/{slug}", {**step_posts(step, answers), "nav": nav})
+    def save_step(self, slug: str, answers: dict[str, Any], nav: str = "next",
+                  number: int = 1):
+        """Save one page of a step (its first, unless told) with these answers."""
+        return self.save_page(page_path(q.STEP_BY_SLUG[slug].pages[number - 1]), answers, nav)
+
+    def save_page(self, url: str, answers: dict[str, Any], nav: str = "next"):
+        return self.post(url, {**step_posts(page_at(url), answers), "nav": nav})
+
+    def save_pages_before(self, url: str, answers: dict[str, Any]) -> None:
+        """Save, in order, every page of the intake before the one at ``url`` that the
+        answers show."""
+        for page in PAGES[: PAGES.index(page_at(url))]:
+            if self.get(page_path(page)).status_code == 302:
+                continue  # not shown: the answers so far hide it
+            response = self.save_page(page_path(page), answers)
+            assert response.status_code == 302, (page.key, response.status_code)
+
+    def step_pages(self, slug: str, answers: dict[str, Any]) -> list[str]:
+        """Save every page before the step; return the markup of each of its pages the
+        answers show, each saved in turn."""
+        pages = q.STEP_BY_SLUG[slug].pages
+        self.save_pages_before(page_path(pages[0]), answers)
+        shown = []
+        for page in pages:
+            response = self.get(page_path(page))
+            if response.status_code == 200:
+                shown.append(response.get_data(as_text=True))
+                self.save_page(page_path(page), answers)
+        return shown
 
     def walk(self, answers: dict[str, Any], submit: bool = True) -> str:
-        """Answer every step the site leads to; return where the walk ended."""
+        """Answer every page the site leads to; return where the walk ended."""
         url = "/intake/step/consent"
-        for _ in range(40):
+        for _ in range(50):
             if url.startswith("/intake/step/"):
-                response = self.save_step(url.rsplit("/", 1)[1], answers)
+                response = self.save_page(url, answers)
                 assert response.status_code == 302, response.get_data(as_text=True)
                 url = response.location
             elif url in ("/intake/link", "/intake/support"):

@@ -180,23 +180,22 @@ def test_a_clinics_own_copy_replaces_the_default_in_every_language(app, patient_
 
 
 def step_html(patient_client, slug: str, answers: dict) -> str:
-    """Save every step before this one; return the step's page."""
-    order = [step.slug for step in q.STEPS]
-    for earlier in order[: order.index(slug)]:
-        assert patient_client.save_step(earlier, answers).status_code == 302
-    return patient_client.get(f"/intake/step/{slug}").get_data(as_text=True)
+    """Save every page before the step; return the markup of its pages, one after another."""
+    return "".join(patient_client.step_pages(slug, answers))
 
 
 def questions_of(html: str) -> dict[str, str]:
     """Each question's markup by item id, with the instructions shown above it."""
-    form = html.split("novalidate>", 1)[1].split('<div class="buttons">', 1)[0]
-    questions, preamble = {}, ""
-    for block in re.split(r'(?=<p class="preamble")|(?=<div class="question)', form):
-        if block.startswith('<p class="preamble"'):
-            preamble = block
-        elif block.startswith('<div class="question'):
-            item_id = re.match(r'<div class="question[^"]*" id="q-(\w+)"', block).group(1)
-            questions[item_id], preamble = preamble + block, ""
+    questions = {}
+    for form in html.split(" novalidate")[1:]:
+        form = form.split(">", 1)[1].split('<div class="buttons">', 1)[0]
+        preamble = ""
+        for block in re.split(r'(?=<p class="preamble")|(?=<div class="question)', form):
+            if block.startswith('<p class="preamble"'):
+                preamble = block
+            elif block.startswith('<div class="question'):
+                item_id = re.match(r'<div class="question[^"]*" id="q-(\w+)"', block).group(1)
+                questions[item_id], preamble = preamble + block, ""
     return questions
 
 
@@ -217,7 +216,7 @@ def test_the_spanish_phq9_and_gad7_are_their_published_text(patient_client, cloc
     expected = [*phq9, *gad7, stem, *answers, one_line(difficulty),
                 *one_line(difficulty_answers).split(" · ")]
     assert [text for text in expected if text not in page] == []
-    assert page.count(stem) == 2  # above the PHQ-9 and above the GAD-7
+    assert page.count(stem) == 3  # above each of the PHQ-9's two pages and the GAD-7
     assert "Little interest or pleasure" not in page
     assert "Solo en inglés" not in page
     assert [i for i, question in questions_of(html).items() if "lang=" in question] == []

@@ -27,6 +27,7 @@ import redis
 from aiosmtpd.controller import Controller
 from helpers import (
     DATA,
+    PHQ9_9_PAGE,
     Patient,
     add_staff,
     csrf_token,
@@ -173,7 +174,7 @@ def test_a_silent_mail_server_never_holds_up_the_crisis_page(queue, tmp_path):
         patient = Patient(Client(server.base))
         patient.walk({**P11["answers"], "phq9_9": 0}, submit=False)
         started = time.monotonic()
-        response = patient.save_step("mood", P11["answers"])
+        response = patient.save_page(PHQ9_9_PAGE, P11["answers"])
         took = time.monotonic() - started
         support = patient.get("/intake/support").text
     finally:
@@ -202,7 +203,7 @@ def test_an_email_whose_sender_was_killed_before_the_servers_250_arrives_once(qu
     try:
         patient = Patient(queue.test_client())
         patient.walk({**P11["answers"], "phq9_9": 0}, submit=False)
-        patient.save_step("mood", P11["answers"])
+        patient.save_page(PHQ9_9_PAGE, P11["answers"])
         eventually(inbox.holding.is_set, "the server holding the DATA")
         first.kill()
         inbox.release.set()

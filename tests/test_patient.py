@@ -11,10 +11,12 @@ from html import unescape
 import pytest
 from helpers import (
     CASES,
+    PHQ9_9_PAGE,
     Patient,
     case_summary,
     csrf_token,
     load_case,
+    page_at,
     reset_database,
     step_posts,
     stored,
@@ -62,8 +64,8 @@ def walk_case(patient_client, clock, case) -> str:
     if not endorsed or answers.get("phq9_9", 0) >= endorsed:
         return patient_client.walk(answers)
     patient_client.walk({**answers, "phq9_9": endorsed}, submit=False)
-    response = patient_client.save_step("mood", answers)
-    assert response.location == "/intake/step/substances"
+    response = patient_client.save_page(PHQ9_9_PAGE, answers)
+    assert response.location == "/intake/step/mood/4"
     return patient_client.post("/intake/review").location
 
 
@@ -103,11 +105,12 @@ def test_the_suicide_item_shows_support_and_the_endorsement_sticks(app, patient_
     assert f"An urgent intake is waiting: {draft.reference}" in caplog.text
     assert "Maria" not in caplog.text and "phq" not in caplog.text.lower()
 
-    response = patient_client.save_step("mood", {**answers, "phq9_9": 1})
+    response = patient_client.save_page(PHQ9_9_PAGE, {**answers, "phq9_9": 1})
     assert response.location == "/intake/support"
     support = page_text(patient_client.get("/intake/support"))
     assert "call or text 988" in support and "call 911" in support
-    patient_client.save_step("mood", {**answers, "phq9_9": 0})
+    assert 'href="/intake/step/mood/4"' in patient_client.get("/intake/support").text
+    patient_client.save_page(PHQ9_9_PAGE, {**answers, "phq9_9": 0})
     patient_client.post("/intake/review")
     submission = stored(app)
     assert submission.answers["phq9_9"] == 0
@@ -136,20 +139,18 @@ def test_the_support_pages_numbers_can_be_tapped(app, patient_client, clock,
 
 
 @pytest.mark.parametrize("sex,totals", [
-    ("female", (13, 13, 13, 13)),  # a woman of 45: the pregnancy step applies throughout
-    ("male", (13, 13, 12, 12)),    # the pregnancy step drops out once sex and age say so
+    ("female", (25, 25, 25, 25)),  # a woman of 45: the pregnancy page applies throughout
+    ("male", (25, 25, 24, 24)),    # the pregnancy page drops out once sex and age say so
 ])
 def test_the_step_counter_counts_the_questionnaire_from_the_first_page(patient_client, clock,
                                                                        sex, totals):
     clock("2025-06-01")
     answers = {**P01["answers"], "sex_at_birth": sex}
-    seen = [page_text(patient_client.get("/intake/step/consent"))]
-    patient_client.save_step("consent", answers)
-    seen.append(page_text(patient_client.get("/intake/step/about")))
-    patient_client.save_step("about", answers)
-    seen.append(page_text(patient_client.get("/intake/step/pain_history")))
-    patient_client.save_step("pain_history", answers)
-    seen.append(page_text(patient_client.get("/intake/step/pain_now")))
+    seen = []
+    for url in ("/intake/step/consent", "/intake/step/about", "/intake/step/pain_history",
+                "/intake/step/pain_history/2"):
+        seen.append(page_text(patient_client.get(url)))
+        patient_client.save_page(url, answers)
     for number, (page, total) in enumerate(zip(seen, totals, strict=True), start=1):
         assert f"Step {number} of {total}" in page
 
@@ -159,7 +160,7 @@ def test_each_page_shows_progress_and_the_safety_lines(patient_client, clock):
     patient_client.save_step("consent", P01["answers"])
     patient_client.save_step("about", P01["answers"])
     page = page_text(patient_client.get("/intake/step/pain_history"))
-    assert "Step 3 of 13" in page  # P01 is a woman of 45: the pregnancy step applies
+    assert "Step 3 of 25" in page  # P01 is a woman of 45: the pregnancy page applies
     assert "Saved at 10:00" in page
     assert "It does not diagnose any condition" in page
     assert "call 911" in page
@@ -210,12 +211,12 @@ def test_resume_link_opens_the_draft_on_another_device(app, patient_client, cloc
     assert "Maria" not in page.get_data(as_text=True)
     response = other.post(link, dob_parts("1980-03-15"))
     assert response.status_code == 302
-    assert response.location == "/intake/step/pain_now"
+    assert response.location == "/intake/step/pain_history/2"
     step = other.get(response.location)
     assert step.status_code == 200
     # The link keeps working on a third device until it expires or the draft is sent.
     third = type(patient_client)(app.test_client())
-    assert third.post(link, dob_parts("1980-03-15")).location == "/intake/step/pain_now"
+    assert third.post(link, dob_parts("1980-03-15")).location == "/intake/step/pain_history/2"
 
 
 def test_a_resume_link_get_changes_nothing(app, patient_client, clock):
@@ -404,7 +405,8 @@ def test_finish_later_saves_shows_the_link_and_clears_the_session(app, patient_c
     assert stored(app).answers["pain_regions"] == ["r_hand"]
     for each in (link, later):
         other = type(patient_client)(app.test_client())
-        assert other.post(each, dob_parts("1980-03-15")).location == "/intake/step/pain_now"
+        assert (other.post(each, dob_parts("1980-03-15")).location
+                == "/intake/step/pain_history/2")
 
 
 def test_under_18_skips_to_review_and_stores_only_consent_and_about(app, patient_client, clock):
@@ -520,9 +522,9 @@ def test_bad_input_gets_a_message_and_keeps_the_other_answers(patient_client, cl
     assert 'value="Alvarez"' in page  # another answer on the page is kept
 
 
-@pytest.mark.parametrize("slug, change, message", [
-    ("pain_history", {"onset-month": "13", "onset-year": "2022"}, "Enter a real month"),
-    ("pain_history", {"onset-month": "7", "onset-year": "2025"}, "this month or earlier"),
+@pytest.mark.parametrize("path, change, message", [
+    ("pain_history/2", {"onset-month": "13", "onset-year": "2022"}, "Enter a real month"),
+    ("pain_history/2", {"onset-month": "7", "onset-year": "2025"}, "this month or earlier"),
     ("treatments", {"treatments_tried": ["none", "pt"]}, "cannot be ticked together"),
     ("medical", {"bp_systolic": "120.5"}, "whole number"),
     ("medical", {"bp_systolic": "300"}, "from 60 to 260"),
@@ -530,15 +532,12 @@ def test_bad_input_gets_a_message_and_keeps_the_other_answers(patient_client, cl
     ("medications", {"medications_list": "a\r\n" * 5001}, "at most 5000 lines"),
     ("pain_now", {"nrs_now": "11"}, "Choose one of the answers"),
 ])
-def test_bad_input_on_later_steps(patient_client, clock, slug, change, message):
+def test_bad_input_on_later_steps(patient_client, clock, path, change, message):
     clock("2025-06-01")
-    order = [s.slug for s in q.STEPS]
-    for earlier in order[: order.index(slug)]:
-        patient_client.save_step(earlier, P01["answers"])
-        if earlier == "about":
-            patient_client.get("/intake/link")
-    data = {**step_posts(q.STEP_BY_SLUG[slug], P01["answers"]), **change, "nav": "next"}
-    response = patient_client.post(f"/intake/step/{slug}", data)
+    url = f"/intake/step/{path}"
+    patient_client.save_pages_before(url, P01["answers"])
+    data = {**step_posts(page_at(url), P01["answers"]), **change, "nav": "next"}
+    response = patient_client.post(url, data)
     assert response.status_code == 200
     assert message in unescape(response.get_data(as_text=True))
 

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 
 import pytest
-from helpers import Patient, csrf_token, step_posts, stored
+from helpers import Patient, csrf_token, page_at, step_posts, stored
 from sqlalchemy import select
 from test_patient import P01, dob_parts, last_saved, link_from, page_text, start_draft
 
@@ -57,14 +57,14 @@ def test_a_cookie_copied_mid_draft_opens_nothing_after_finish_later(app, patient
     link = start_draft(patient_client, clock)
     patient_client.save_step("pain_history", P01["answers"])
     copy = copy_of(app, patient_client.client)
-    assert copy.get("/intake/step/pain_now").status_code == 200  # the copy works until then
-    patient_client.save_step("pain_now", P01["answers"], nav="later")
+    assert copy.get("/intake/step/pain_history/2").status_code == 200  # works until then
+    patient_client.save_page("/intake/step/pain_history/2", P01["answers"], nav="later")
     patient_client.get("/intake/finish-later")
     assert stored(app).session_nonce is None
     assert_opens_nothing(app, copy)
     # The patient comes back with the link as before.
     back = Patient(app.test_client())
-    assert back.post(link, dob_parts("1980-03-15")).location == "/intake/step/symptoms"
+    assert back.post(link, dob_parts("1980-03-15")).location == "/intake/step/pain_now"
 
 
 def test_a_sent_draft_shows_the_sender_its_confirmation_for_a_minute_then_nothing(
@@ -114,16 +114,18 @@ def test_a_save_keeps_the_session_alive(app, patient_client, clock):
     last_saved(app, dt.timedelta(hours=3, minutes=59))
     assert patient_client.save_step("pain_history", P01["answers"]).status_code == 302
     last_saved(app, dt.timedelta(hours=3, minutes=59))
-    assert patient_client.get("/intake/step/pain_now").status_code == 200
+    assert patient_client.get("/intake/step/pain_history/2").status_code == 200
 
 
 def test_a_second_tab_of_the_same_browser_keeps_working(app, patient_client, clock):
     start_draft(patient_client, clock)
-    first_tab = patient_client.get("/intake/step/pain_history").get_data(as_text=True)
-    assert patient_client.save_step("pain_history", P01["answers"]).status_code == 302
-    data = {**step_posts(q.STEP_BY_SLUG["pain_history"], {**P01["answers"], "onset": "2021-01"}),
+    url = "/intake/step/pain_history/2"
+    patient_client.save_step("pain_history", P01["answers"])
+    first_tab = patient_client.get(url).get_data(as_text=True)
+    assert patient_client.save_page(url, P01["answers"]).status_code == 302
+    data = {**step_posts(page_at(url), {**P01["answers"], "onset": "2021-01"}),
             "nav": "next", "csrf_token": csrf_token(first_tab)}
-    assert patient_client.client.post("/intake/step/pain_history", data=data).status_code == 302
+    assert patient_client.client.post(url, data=data).status_code == 302
     assert stored(app).answers["onset"] == "2021-01"
 
 

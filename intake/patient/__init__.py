@@ -58,26 +58,32 @@ from intake.questionnaire import forms
 bp = Blueprint("patient", __name__)
 
 
-def step_url(slug: str | None) -> str:
-    """A step's page; None stands for the review, which follows the last step."""
-    return url_for("patient.step", slug=slug) if slug else url_for("patient.review")
+def page_url(page: q.Page | None, **args: str) -> str:
+    """A page's address (a step's first page is at the step's); None stands for the
+    review, which follows the last page."""
+    if page is None:
+        return url_for("patient.review")
+    return url_for("patient.step", slug=page.step.slug, number=page.number, **args)
 
 
 def first_unfinished(journey: q.Journey) -> str:
-    """Where a patient picks up: the first step that applies and is not yet saved; with
+    """Where a patient picks up: the first page that applies and is not yet saved; with
     none left, the review (the adults-only page for a minor)."""
-    step = journey.first_unfinished()
-    if step is None and under_age(journey):
+    page = journey.first_unfinished()
+    if page is None and under_age(journey):
         return url_for("patient.adults_only")
-    return step_url(step.slug if step else None)
+    return page_url(page)
 
 
-def next_url(slug: str, journey: q.Journey) -> str:
-    following = journey.neighbour(slug, +1)
-    if following is None or (request.args.get("return") == "review"
-                             and journey.first_unfinished() is None):
-        return first_unfinished(journey)
-    return step_url(following)
+def next_url(page: q.Page, journey: q.Journey) -> str:
+    """The page after this one. A change made from the review goes on through the rest
+    of its step, then back to the review."""
+    following = journey.neighbour(page, +1)
+    if request.args.get("return") == "review" and journey.first_unfinished() is None:
+        if following is not None and following.step is page.step:
+            return page_url(following, **{"return": "review"})
+        return url_for("patient.review")
+    return first_unfinished(journey) if following is None else page_url(following)
 
 
 @bp.context_processor
@@ -136,7 +142,7 @@ def csrf_expired(error: CSRFError):
     notice = _("This page was open for a long time, so it was not saved yet. Your answers "
                "are still here: please check them and press the button again.")
     if request.endpoint == "patient.step":
-        return show_step(request.view_args["slug"], notice=notice, status=400, save=False)
+        return show_step(**request.view_args, notice=notice, status=400, save=False)
     return render_template("error.html", code=400, message=notice), 400
 
 
@@ -148,8 +154,7 @@ def database_busy(error: OperationalError):
     notice = _("The clinic's system is busy, so this page was not saved yet. Your answers "
                "are still here: please wait a moment and press the button again.")
     if request.endpoint == "patient.step":
-        page, status = show_step(request.view_args["slug"], notice=notice, status=503,
-                                 save=False)
+        page, status = show_step(**request.view_args, notice=notice, status=503, save=False)
     else:
         page, status = render_template("error.html", code=503), 503
     return page, status, {"Retry-After": "5"}
@@ -162,13 +167,15 @@ def landing():
                            shortest=shortest, longest=longest)
 
 
-@bp.route("/intake/step/<slug>", methods=["GET", "POST"])
-def step(slug: str):
-    return show_step(slug)
+@bp.route("/intake/step/<slug>", defaults={"number": 1}, methods=["GET", "POST"])
+@bp.route("/intake/step/<slug>/<int:number>", methods=["GET", "POST"])
+def step(slug: str, number: int):
+    return show_step(slug, number)
 
 
-def show_step(slug: str, notice: str | None = None, status: int = 200, save: bool = True):
-    """Show a step, or check it and save it when posted."""
+def show_step(slug: str, number: int, notice: str | None = None, status: int = 200,
+              save: bool = True):
+    """Show a step's page, or check it and save it when posted."""
     today = clinic.today()
     posting = request.method == "POST"
     draft = current_draft()
@@ -176,7 +183,8 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
         return redirect(url_for("patient.done"))
     journey = journey_of(draft, today)
     step = journey.questionnaire.step_by_slug.get(slug) or abort(404)
-    if draft is None and step is not journey.questionnaire.first:
+    page = step.pages[number - 1] if 0 < number <= len(step.pages) else abort(404)
+    if draft is None and page is not journey.questionnaire.first.pages[0]:
         if not posting:
             return redirect(url_for("patient.landing"))
         notice = _("For your privacy, your session ended after a long time without "
@@ -184,10 +192,10 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
                    "continue, or start again.")
         save, status = False, 400
     answers = journey.answers
-    if draft is not None and not journey.reachable(slug):
+    if draft is not None and not journey.reachable(page):
         return redirect(first_unfinished(journey))
 
-    form_class = forms.step_form_class(journey.questionnaire, step, journey.page_items(step))
+    form_class = forms.step_form_class(journey.questionnaire, step, journey.page_items(page))
     form = form_class(
         formdata=request.form if posting else None, data=None if posting else answers,
         context=answers, reference=today, policy=clinic.policy(),
@@ -200,22 +208,23 @@ def show_step(slug: str, notice: str | None = None, status: int = 200, save: boo
                        "the last hour, so this one could not start. Please call the clinic "
                        "at %(phone)s, or try again later. Your answers are still on this "
                        "page.", phone=current_app.config["CLINIC_PHONE"])
-            page, status = show_step(slug, notice=notice, status=429, save=False)
-            return page, status, {"Retry-After": str(wait)}
-        return save_step(step, draft, form, today)
+            shown, status = show_step(slug, number, notice=notice, status=429, save=False)
+            return shown, status, {"Retry-After": str(wait)}
+        return save_step(page, draft, form, today)
     if posting and not save:
         form.validate()
     counted = journey.counted
     return render_template(
-        "patient/step.html", step=step, form=form,
-        number=counted.index(slug) + 1 if slug in counted else 1, total=len(counted),
+        "patient/step.html", step=step, page=page, form=form,
+        read_elsewhere=journey.read_elsewhere(page),
+        number=counted.index(page.key) + 1 if page.key in counted else 1, total=len(counted),
         draft=draft, notice=notice,
         copy=clinic.copy_text, can_finish_later=bool(draft and can_link(draft)),
-        saved_at=session.pop("saved_at", None), back=journey.neighbour(slug, -1),
+        saved_at=session.pop("saved_at", None), back=journey.neighbour(page, -1),
     ), status
 
 
-def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, today: dt.date):
+def save_step(page: q.Page, draft: Submission | None, form: forms.StepForm, today: dt.date):
     """Save a checked page into the draft as it is now, under the write lock: another
     tab's save of another page since this one was read is kept."""
     if draft is None:
@@ -228,14 +237,14 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
     if draft is None:
         draft = create_draft(str(get_locale()), questionnaire.key, questionnaire.version)
         hold_session(draft)
-    new_link = step.slug == questionnaire.link_after and not can_link(draft)
+    new_link = page.key == questionnaire.link_after and not can_link(draft)
     rendered = {item.id for item in form.items}
     answers = {k: v for k, v in draft.answers.items() if k not in rendered}
     answers.update(form.answers())
-    crisis = questionnaire.crisis is not None and questionnaire.crisis.raised(step, answers)
+    crisis = questionnaire.crisis is not None and questionnaire.crisis.raised(page, answers)
     if crisis:
         answers = questionnaire.crisis.kept(answers)
-    completed = [s for s in draft.completed_steps if s != step.slug] + [step.slug]
+    completed = [key for key in draft.completed_steps if key != page.key] + [page.key]
     journey = q.Journey(questionnaire, answers, today, clinic.policy(), completed).settled()
     draft.answers, draft.completed_steps = dict(journey.answers), completed
     draft.typed = {item_id: typed for item_id, typed in
@@ -248,37 +257,39 @@ def save_step(step: q.Step, draft: Submission | None, form: forms.StepForm, toda
                     and questionnaire.crisis.urgent(draft.answers) and workflow.mark_urgent(draft))
     if newly_urgent:
         mail.urgent_notice(draft.reference)
-    destination = saved_destination(step, draft, journey, crisis, new_link)
+    destination = saved_destination(page, draft, journey, crisis, new_link)
     db.session.commit()
     session["saved_at"] = clinic.now().strftime("%H:%M")
     return redirect(destination)
 
 
-def saved_destination(step: q.Step, draft: Submission, journey: q.Journey, crisis: bool,
+def saved_destination(page: q.Page, draft: Submission, journey: q.Journey, crisis: bool,
                       new_link: bool) -> str:
-    """Where a saved step leads, read before the commit expires (and would reload) the draft."""
+    """Where a saved page leads, read before the commit expires (and would reload) the draft."""
     nav = request.form.get("nav")
     if nav == "later" and can_link(draft):
         return url_for("patient.finish_later")
     if crisis:
         return url_for("patient.support", **request.args)
-    if under_age(journey) and step.slug == journey.questionnaire.adult_only_after:
+    if (under_age(journey) and page.last
+            and page.step.slug == journey.questionnaire.adult_only_after):
         return url_for("patient.adults_only")  # told now, not after "Send my answers"
     if new_link:
         return url_for("patient.link")
-    if nav == "back" and (previous := journey.neighbour(step.slug, -1)):
-        return step_url(previous)
-    return next_url(step.slug, journey)
+    if nav == "back" and (previous := journey.neighbour(page, -1)):
+        return page_url(previous)
+    return next_url(page, journey)
 
 
 @bp.get("/intake/support")
 def support():
     draft = current_draft()
-    crisis = questionnaire_of(draft).crisis
-    if draft is None or draft.submitted_at is not None or crisis is None:
+    questionnaire = questionnaire_of(draft)
+    if draft is None or draft.submitted_at is not None or questionnaire.crisis is None:
         return redirect(url_for("patient.landing"))
+    after = questionnaire.page_of[questionnaire.crisis.item]
     return render_template("patient/support.html", copy=clinic.copy_text,
-                           next=next_url(crisis.after, journey_of(draft, clinic.today())))
+                           next=next_url(after, journey_of(draft, clinic.today())))
 
 
 @bp.route("/intake/link", methods=["GET", "POST"])
@@ -345,7 +356,7 @@ def review():
 def safety_link(rules: scoring.Rules, code: str) -> tuple[str, str]:
     """A missing safety answer: its question (or group's words) and the place to answer it."""
     item, words = rules.safety_question(code)
-    target = url_for("patient.step", slug=item.step, **{"return": "review"})
+    target = page_url(rules.questionnaire.page_of[item.id], **{"return": "review"})
     return _(words), f"{target}#{item.id}"
 
 
@@ -397,8 +408,9 @@ def adults_only():
             return redirect(first_unfinished(journey))
         if posting:
             return submit(draft, today)
+        asked = journey.questionnaire.step_by_slug[journey.questionnaire.adult_only_after]
         return render_template("patient/adults_only.html", copy=clinic.copy_text, pending=True,
-                               back=step_url(journey.questionnaire.adult_only_after))
+                               back=page_url(asked.pages[-1]))
     if session.get("done") is None or posting:
         return redirect(url_for("patient.landing"))
     return render_template("patient/adults_only.html", copy=clinic.copy_text, pending=False)

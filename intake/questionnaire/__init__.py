@@ -118,6 +118,7 @@ from intake.questionnaire.model import (  # noqa: F401
     Choice,
     Crisis,
     Item,
+    Page,
     Questionnaire,
     Step,
     shown_in_english,

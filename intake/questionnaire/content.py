@@ -315,7 +315,7 @@ _STEPS = (
         ynu("pain_spread", N_("Has the pain spread beyond where it started?")),
         text("other_dx_suggested",
              N_("Have doctors suggested any other cause for your pain?"), hint=N_("Optional")),
-    )),
+    ), breaks=("inciting_event",)),
     Step("pain_now", N_("How much it hurts"), (
         scale10("nrs_now", N_("Your pain right now"), PAIN_ANCHORS),
         scale10("nrs_avg_week",
@@ -348,7 +348,8 @@ _STEPS = (
                    "from the other side")),
         symptom("e_swelling", "sudomotor_edema", N_("Swelling")),
         symptom("e_sweating", "sudomotor_edema", N_("More or less sweating than the other side")),
-        symptom("m_rom", "motor_trophic", N_("Stiffness or less movement in the joints")),
+        symptom("m_rom", "motor_trophic", N_("Stiffness or less movement in the joints"),
+                preamble=SYMPTOMS_STEM),
         symptom("m_weakness", "motor_trophic", N_("Weakness")),
         symptom("m_tremor", "motor_trophic", N_("Shaking, tremor or jerks")),
         symptom("m_dystonia", "motor_trophic",
@@ -358,7 +359,7 @@ _STEPS = (
         symptom("t_nail", "motor_trophic", N_("Nails growing differently")),
         symptom("t_skin", "motor_trophic",
                 N_("Skin looking different (shiny, thin, or a different texture)")),
-    )),
+    ), breaks=("m_rom",)),
     Step("treatments", N_("Treatments you have tried"), (
         multi("treatments_tried", N_("Which of these have you tried for this pain?"), TREATMENTS),
         *_benefit_items(),
@@ -386,7 +387,7 @@ _STEPS = (
              minimum=0, maximum=520, whole=True, unit="weeks",
              shown_when=NotEquals("prior_ketamine", "none"),
              follow_up=N_("If you have had ketamine treatment:")),
-    )),
+    ), breaks=("benefit_gabapentinoid", "benefit_sympathetic_block", "prior_ketamine")),
     Step("medical", N_("Health conditions"), (
         ynu("htn", N_("Do you have high blood pressure, or take medicine for it?")),
         ynu("htn_controlled", N_("Is your blood pressure well controlled?"),
@@ -440,7 +441,7 @@ _STEPS = (
         long_text("allergies",
                   N_("Other allergies (medicines, latex, food) and what happened"),
                   hint=N_("Optional")),
-    )),
+    ), breaks=("liver",)),
     Step("medications", N_("Medicines"), (
         long_text("medications_list", N_("Medicines you take now"),
                   hint=N_("One per line, with the dose and how often you take it.")),
@@ -484,7 +485,7 @@ _STEPS = (
               "with antipsychotic medicine or a hospital stay)?")),
         yn("psych_hosp_12mo",
            N_("In the past 12 months, have you stayed in hospital for your mental health?")),
-        *(scale3(f"phq9_{n}", wording, "phq9", preamble=PHQ_STEM if n == 1 else "")
+        *(scale3(f"phq9_{n}", wording, "phq9", preamble=PHQ_STEM if n in (1, 6) else "")
           for n, wording in enumerate(PHQ9_WORDING, start=1)),
         single("phq9_difficulty", N_(
             "If you checked off any problems, how difficult have these problems made it "
@@ -499,7 +500,7 @@ _STEPS = (
           for n, wording in enumerate(GAD7_WORDING, start=1)),
         Item("phq9_9_endorsed", "scale0_3", "", minimum=0, maximum=3, whole=True,
              system=True),
-    )),
+    ), breaks=("phq9_1", "phq9_6", "gad7_1")),
     Step("substances", N_("Alcohol and drugs"), (
         single("auditc_1", N_("How often do you have a drink containing alcohol?"), (
             Choice("never", N_("Never")),
@@ -526,7 +527,7 @@ _STEPS = (
         ), shown_when=NotEquals("auditc_1", "never"), instrument="audit_c",
             follow_up=N_("If you ever drink alcohol:")),
         *(yn(f"dast_{n}", wording, instrument="dast10",
-             preamble=DAST_INSTRUCTIONS if n == 1 else "",
+             preamble=DAST_INSTRUCTIONS if n in (1, 2, 7) else "",
              shown_when=None if n == 1 else Equals("dast_1", "yes"),
              skip_policy=None if n == 1 else DAST_SKIP,
              follow_up="" if n == 1 else N_("If you answered yes to the first drug question:"))
@@ -539,7 +540,7 @@ _STEPS = (
         Item("sud_recovery_since", "number", N_("Since which year?"), minimum=1940,
              maximum=SUBMISSION_YEAR, whole=True, shown_when=Equals("sud_recovery", "yes"),
              follow_up=N_("If you are in recovery:")),
-    )),
+    ), breaks=("dast_2", "dast_7", "ketamine_nonmedical")),
     Step("sleep", N_("Sleep and breathing"), (
         yn("sb_snore", N_("Do you snore loudly (louder than talking or loud enough to be "
                           "heard through closed doors)?"), instrument="stop_bang"),
@@ -623,7 +624,7 @@ TERMS = {
 INTAKE = Questionnaire(
     "intake", QUESTIONNAIRE_VERSION, "Intake", _STEPS,
     link_after="about", adult_only_after="about",
-    crisis=Crisis(after="mood", item="phq9_9", sticky="phq9_9_endorsed"),
+    crisis=Crisis(item="phq9_9", sticky="phq9_9_endorsed"),
     terms=TERMS,
 )
 #: The intake's steps and items, for the rules written against them (scoring, demo data).

@@ -12,7 +12,7 @@ from intake.policy import DEFAULT_POLICY, Policy
 from intake.questionnaire.conditions import Condition
 from intake.questionnaire.content import ADULT_AGE
 from intake.questionnaire.dates import age_from
-from intake.questionnaire.model import Item, Questionnaire, Step
+from intake.questionnaire.model import Item, Page, Questionnaire, Step
 
 
 def condition(item: Item, policy: Policy = DEFAULT_POLICY) -> Condition | None:
@@ -85,31 +85,62 @@ class Journey:
         return frozenset(self.slugs)
 
     @cached_property
+    def pages(self) -> tuple[Page, ...]:
+        """The pages that apply, in order: those of the steps that apply with a question
+        to show."""
+        return tuple(page for step in self.steps for page in step.pages
+                     if self.page_items(page))
+
+    @cached_property
     def counted(self) -> tuple[str, ...]:
-        """The steps the counter counts: those that apply, and those that may yet because
-        their rule reads an answer not given so far. So the count is right from the first
-        page and only falls as answers hide steps, never rises."""
+        """The pages the counter counts: those that apply, and those that may yet because
+        a rule that shows them reads an answer not given so far. So the count is right
+        from the first page and only falls as answers hide pages, never rises."""
         asked = asked_steps(self.questionnaire, self.switched_off)
-        return tuple(step.slug for step in self.questionnaire.steps if self.step_shown(step)
-                     or (step.slug in asked and step.shown_when is not None
-                         and any(self.answers.get(i) in (None, [])
-                                 for i in step.shown_when.items())))
+        counted: list[str] = []
+        for step in self.questionnaire.steps:
+            if self.step_shown(step):
+                counted += [page.key for page in step.pages if self.page_items(page) or any(
+                    (rule := condition(item, self.policy)) is not None
+                    and self.unanswered(rule.items())
+                    for item in self.asked(page))]
+            elif (step.slug in asked and step.shown_when is not None
+                  and self.unanswered(step.shown_when.items())):
+                counted += [page.key for page in step.pages if self.asked(page)]
+        return tuple(counted)
 
-    def first_unfinished(self) -> Step | None:
-        """Where a patient picks up: the first step that applies and is not saved yet
+    def unanswered(self, item_ids: Sequence[str]) -> bool:
+        return any(self.answers.get(i) in (None, []) for i in item_ids)
+
+    def asked(self, page: Page) -> list[Item]:
+        """The page's questions the clinic asks, whether the answers show them or not."""
+        return [i for i in page.items if not i.system and i.instrument not in self.switched_off]
+
+    def read_elsewhere(self, page: Page) -> dict[str, list[str]]:
+        """The answers saved on other pages that the rules of this page's follow-ups
+        read, as a page's inputs would post them: the page's script reads them beside
+        its own answers to show and hide its follow-ups."""
+        own = {item.id for item in page.items}
+        read = {i for item in page.items if (rule := condition(item, self.policy))
+                for i in rule.items()} - own
+        return {i: [str(v) for v in (value if isinstance(value, list) else [value])]
+                for i in sorted(read) if (value := self.answers.get(i)) is not None}
+
+    def first_unfinished(self) -> Page | None:
+        """Where a patient picks up: the first page that applies and is not saved yet
         (None: every one is, so the review is next)."""
-        return next((s for s in self.steps if s.slug not in self.completed), None)
+        return next((p for p in self.pages if p.key not in self.completed), None)
 
-    def reachable(self, slug: str) -> bool:
-        """A step opens when it applies and every step before it is saved."""
-        if slug not in self.slugs:
-            return False
-        return all(s in self.completed for s in self.slugs[: self.slugs.index(slug)])
+    def reachable(self, page: Page) -> bool:
+        """A page opens when it applies and every page before it is saved."""
+        keys = [p.key for p in self.pages]
+        return page.key in keys and all(k in self.completed for k in keys[:keys.index(page.key)])
 
-    def neighbour(self, slug: str, offset: int) -> str | None:
-        """The step ``offset`` places from this one, if there is one."""
-        index = self.slugs.index(slug) + offset if slug in self.slugs else -1
-        return self.slugs[index] if 0 <= index < len(self.slugs) else None
+    def neighbour(self, page: Page, offset: int) -> Page | None:
+        """The page ``offset`` places from this one, if there is one."""
+        keys = [p.key for p in self.pages]
+        index = keys.index(page.key) + offset if page.key in keys else -1
+        return self.pages[index] if 0 <= index < len(keys) else None
 
     def settled(self) -> Journey:
         """This journey with the answers it does not show dropped, again until none is:
@@ -130,17 +161,14 @@ class Journey:
     def shown_items(self, step: Step) -> list[Item]:
         return [item for item in step.items if not item.system and self.item_shown(item)]
 
-    def page_items(self, step: Step) -> tuple[Item, ...]:
-        """The items a step's page renders: those that apply, and every follow-up whose
-        rule reads only this page's answers (the page shows or hides it as they change)."""
-        own = {item.id for item in step.items}
-        return tuple(
-            item for item in step.items
-            if not item.system and item.instrument not in self.switched_off
-            and ((rule := condition(item, self.policy)) is None
-                 or set(rule.items()) <= own or rule.holds(self))
-        )
-
+    def page_items(self, page: Page) -> tuple[Item, ...]:
+        """The items a page renders: those that apply, and every follow-up whose rule
+        reads an answer on this page (the page shows or hides it as they change, reading
+        the answers saved on earlier pages for the rest of its rule)."""
+        own = {item.id for item in page.items}
+        return tuple(item for item in self.asked(page)
+                     if (rule := condition(item, self.policy)) is None
+                     or not own.isdisjoint(rule.items()) or rule.holds(self))
 
 def shown_steps(questionnaire: Questionnaire, answers: Mapping[str, Any],
                 reference: dt.date, policy: Policy = DEFAULT_POLICY) -> list[Step]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 
@@ -83,6 +84,34 @@ class Step:
     shown_when: Any = None
     #: The key of the clinic copy shown under the step's title (intake.clinic.COPY).
     copy: str | None = None
+    #: The items that begin a new page: a long step is shown as several pages, so that
+    #: no page is a long scroll on a phone. Each page starts with an item always asked.
+    breaks: tuple[str, ...] = ()
+
+    @cached_property
+    def pages(self) -> tuple[Page, ...]:
+        bounds = [0, *(i for i, item in enumerate(self.items) if item.id in self.breaks),
+                  len(self.items)]
+        return tuple(Page(self, number, self.items[start:end])
+                     for number, (start, end) in enumerate(pairwise(bounds), start=1))
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a step, at its own address and saved on its own. Its ``key`` names it
+    among a draft's saved pages: the step's slug for the first page, "mood/2" after."""
+
+    step: Step
+    number: int
+    items: tuple[Item, ...]
+
+    @property
+    def key(self) -> str:
+        return self.step.slug if self.number == 1 else f"{self.step.slug}/{self.number}"
+
+    @property
+    def last(self) -> bool:
+        return self.number == len(self.step.pages)
 
 
 #: The instruments with a published, validated version in each language besides English.
@@ -101,18 +130,18 @@ def shown_in_english(item: Item, language: str) -> bool:
 
 @dataclass(frozen=True)
 class Crisis:
-    """A support page shown right after step ``after`` is saved with ``item`` at
+    """A support page shown right after the page holding ``item`` is saved with it at
     ``at_least`` or more: the highest such answer is kept in the system item ``sticky``,
     so later changes cannot hide it, and the draft goes to the top of the worklist."""
 
-    after: str
     item: str
     sticky: str
     at_least: int = 1
 
-    def raised(self, step: Step, answers: Mapping[str, Any]) -> bool:
-        """Whether saving ``step`` with these answers leads to the support page."""
-        return step.slug == self.after and (answers.get(self.item) or 0) >= self.at_least
+    def raised(self, page: Page, answers: Mapping[str, Any]) -> bool:
+        """Whether saving ``page`` with these answers leads to the support page."""
+        return (any(item.id == self.item for item in page.items)
+                and (answers.get(self.item) or 0) >= self.at_least)
 
     def kept(self, answers: Mapping[str, Any]) -> dict[str, Any]:
         """The answers with the highest value of the item ever saved kept in ``sticky``."""
@@ -131,8 +160,8 @@ class Questionnaire:
     #: What staff call it ("Intake"), in the summary's and the PDF's title.
     title: str
     steps: tuple[Step, ...]
-    #: The step after which the private link to come back is offered (and finishing
-    #: later becomes possible); None: the questionnaire is reached by a link already.
+    #: The page (its key) after which the private link to come back is offered (and
+    #: finishing later becomes possible); None: the questionnaire is reached by a link.
     link_after: str | None = None
     #: The last step every patient answers: under ADULT_AGE every later step is skipped.
     adult_only_after: str | None = None
@@ -156,6 +185,12 @@ class Questionnaire:
     @cached_property
     def items(self) -> dict[str, Item]:
         return {item.id: item for step in self.steps for item in step.items}
+
+    @cached_property
+    def page_of(self) -> dict[str, Page]:
+        """The page each item is on."""
+        return {item.id: page for step in self.steps for page in step.pages
+                for item in page.items}
 
     @cached_property
     def visibility_reads(self) -> dict[str, frozenset[str]]:

@@ -2,8 +2,11 @@
 (function () {
   "use strict";
 
+  /* An answer on this page, or one saved on an earlier page (data-answers). */
   function answerOf(form, name) {
     var inputs = form.querySelectorAll('[name="' + name + '"]');
+    var saved = JSON.parse(form.getAttribute("data-answers") || "{}");
+    if (!inputs.length && saved[name]) { return saved[name]; }
     var values = [];
     inputs.forEach(function (input) {
       if ((input.type === "radio" || input.type === "checkbox") ? input.checked : input.value) {

@@ -18,16 +18,28 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from helpers import (
     CASES,
+    PAGES,
     STAFF_PASSWORD,
     Patient,
     add_staff,
     csrf_token,
+    heading_of,
     load_case,
+    page_at,
     step_posts,
     stored,
 )
 from playwright.sync_api import Page, expect
-from support.browser import DESK, PHONE, REFERENCE, SCREENSHOTS, Tab, page_width, tab_to
+from support.browser import (
+    DESK,
+    PHONE,
+    REFERENCE,
+    SCREENSHOTS,
+    Tab,
+    follow,
+    page_width,
+    tab_to,
+)
 
 from intake import questionnaire as q
 
@@ -248,11 +260,11 @@ class Audit:
                          for name, problems in self.findings.items())
 
 
-def field_problems(page: Page, step: q.Step) -> list[str]:
+def field_problems(page: Page, shown: q.Page) -> list[str]:
     """What each question tells the phone and the screen reader: what to autofill, which
     keypad to open, and the 0-10 scales as one labelled row of 11 radios with anchors."""
     problems = []
-    for item in step.items:
+    for item in shown.items:
         question = page.locator(f"#q-{item.id}")
         if item.system or not question.count():
             continue
@@ -306,15 +318,16 @@ def walk_and_check(audit: Audit, stem: str, answers: dict[str, Any], steps: bool
     url = "/intake/step/consent"
     for _ in range(40):
         path = urlsplit(url).path
-        page_name = f"{stem}:{path.rsplit('/', 1)[1]}"
+        shown_at = path.removeprefix("/intake/").removeprefix("step/").replace("/", "-")
+        page_name = f"{stem}:{shown_at}"
         if path.startswith("/intake/step/"):
-            step = q.STEP_BY_SLUG[path.rsplit("/", 1)[1]]
+            shown = page_at(path)
             audit.page.goto(url)
-            following = audit.post(url, {**step_posts(step, answers), "nav": "next"})
+            following = audit.post(url, {**step_posts(shown, answers), "nav": "next"})
             if steps:
                 page = audit.open(url, page_name)
-                expect(page.get_by_role("heading", level=1)).to_have_text(step.title)
-                audit.findings[page_name] += field_problems(page, step)
+                expect(page.get_by_role("heading", level=1)).to_have_text(heading_of(shown))
+                audit.findings[page_name] += field_problems(page, shown)
             url = following
         elif path in ("/intake/link", "/intake/support"):
             page = audit.open(url, page_name)
@@ -348,6 +361,43 @@ def test_every_page_of_a_profile_passes_axe_and_the_structure_checks(
     walk_and_check(audit, stem, answers_of(stem), steps=stem != "P09")
     print("\n" + audit.report())
     assert_clean(audit)
+
+
+#: A small phone's window (an iPhone SE), and the most screens a patient page may scroll.
+PHONE_SCREEN = {"width": 375, "height": 667}
+MOST_SCREENS = 6
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_no_patient_page_is_over_six_phone_screens(app, live_server, open_tab, clock, language):
+    """Every page a profile leads to, with every follow-up question shown, at 375 x 667."""
+    clock(CASE["P01"]["submitted_on"])
+    # P01 (a woman of 45: the pregnancy page) with every treatment tried, PHQ-9 item 9
+    # (the support page) and the DAST-10's follow-ups.
+    tried = [c.code for c in q.ITEMS["treatments_tried"].choices if c.code != "none"]
+    answers = {**answers_of("P01"), "treatments_tried": tried, "phq9_9": 1, "dast_1": "yes",
+               **{f"benefit_{code}": "some" for code in tried}}
+    page = open_tab(**{**PHONE, "viewport": PHONE_SCREEN}).page
+    page.goto("/")
+    if language == "es":
+        follow(page, page.get_by_role("button", name="Español", exact=True))
+    screens, url = {}, "/intake/step/consent"
+    while urlsplit(url).path != "/intake/review":
+        page.goto(url)
+        page.evaluate(SHOW_EVERY_FOLLOW_UP)
+        path = urlsplit(url).path
+        screens[path] = page.evaluate("document.documentElement.scrollHeight") / 667
+        if path.startswith("/intake/step/"):
+            url = send(page, live_server, url,
+                       {**step_posts(page_at(path), answers), "nav": "next"})
+        else:  # the private link, the support page
+            url = page.locator("main a.button[href^='/intake/']").get_attribute("href")
+    page.goto(url)
+    screens[url] = page.evaluate("document.documentElement.scrollHeight") / 667
+    print("\n".join(f"{language} {path}: {count:.2f} screens" for path, count in screens.items()))
+    assert len(screens) == len(PAGES) + 3  # every page, the link, the support page, review
+    assert {path: round(count, 1) for path, count in screens.items()
+            if count > MOST_SCREENS} == {}
 
 
 def test_errors_resume_finish_later_and_not_found_pass_axe(
@@ -512,8 +562,8 @@ class Keyboard:
             text = f"{value:g}" if isinstance(value, float) else str(value)
             self.type_into(question.locator("input, textarea"), text)
 
-    def fill_step(self, step: q.Step, answers: dict[str, Any]) -> None:
-        for item in step.items:
+    def fill_step(self, shown: q.Page, answers: dict[str, Any]) -> None:
+        for item in shown.items:
             if not item.system and answers.get(item.id) is not None:
                 self.answer(item, answers[item.id])
 
@@ -534,12 +584,12 @@ def test_the_keyboard_alone_completes_the_questionnaire(app, live_server, open_t
         path = urlsplit(page.url).path
         heading = page.get_by_role("heading", level=1)
         if path.startswith("/intake/step/"):
-            step = q.STEP_BY_SLUG[path.rsplit("/", 1)[1]]
-            expect(heading).to_have_text(step.title)
-            assert focused(page) == "step-title", f"{step.slug}: the focus is not on the h1"
-            if step.slug == "about":
+            shown = page_at(path)
+            expect(heading).to_have_text(heading_of(shown))
+            assert focused(page) == "step-title", f"{shown.key}: the focus is not on the h1"
+            if shown.key == "about":
                 # A wrong phone number first: the focus goes to the summary of the errors.
-                keys.fill_step(step, {**answers, "phone": "12"})
+                keys.fill_step(shown, {**answers, "phone": "12"})
                 keys.press(page.get_by_role("button", name="Save and continue"))
                 expect(page.get_by_role("alert")).to_be_focused()
                 phone = page.get_by_label("Phone number", exact=True)
@@ -547,7 +597,7 @@ def test_the_keyboard_alone_completes_the_questionnaire(app, live_server, open_t
                 page.keyboard.press("Control+A")
                 page.keyboard.type(answers["phone"])
             else:
-                keys.fill_step(step, answers)
+                keys.fill_step(shown, answers)
             keys.press(page.get_by_role("button", name="Save and continue"))
             expect(page.get_by_role("alert")).to_have_count(0)
         elif path == "/intake/link":

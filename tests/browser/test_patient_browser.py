@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 import pytest
-from helpers import CASES, load_case, stored
+from helpers import CASES, heading_of, load_case, page_at, stored
 from playwright.sync_api import Locator, Page, expect
 from support.browser import (
     PHONE,
@@ -122,16 +122,17 @@ def answer(page: Page, step: q.Step, item: q.Item, value: Any, use_map: bool) ->
         page.get_by_role("textbox", name=spoken(item), exact=True).fill(as_typed(item, value))
 
 
-def fill_step(page: Page, step: q.Step, answers: dict[str, Any],
+def fill_step(page: Page, part: q.Step | q.Page, answers: dict[str, Any],
               use_map: bool = True) -> dict[str, str]:
-    """Answer every question of the step the answers have; return those that could not be."""
-    expect(page.get_by_role("heading", level=1)).to_have_text(step.title)
+    """Answer every question of the step's page (a step's: its first) the answers have;
+    return those that could not be."""
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading_of(part))
     missed = {}
-    for item in step.items:
+    for item in part.items:
         if item.system or answers.get(item.id) is None:
             continue
         try:
-            answer(page, step, item, answers[item.id], use_map)
+            answer(page, part, item, answers[item.id], use_map)
         except CannotEnter as problem:
             missed[item.id] = str(problem)
     return missed
@@ -170,8 +171,7 @@ def walk_on(page: Page, answers: dict[str, Any], live_server: str,
     for _ in range(30):
         path = urlsplit(page.url).path
         if path.startswith("/intake/step/"):
-            step = q.STEP_BY_SLUG[path.rsplit("/", 1)[1]]
-            missed |= fill_step(page, step, answers, use_map)
+            missed |= fill_step(page, page_at(path), answers, use_map)
             save_and_continue(page)
         elif path == "/intake/link":
             pass_link_page(page, live_server)
@@ -235,19 +235,21 @@ def test_without_javascript_the_whole_questionnaire_works_and_follow_ups_are_sho
     save_and_continue(page)
     pass_link_page(page, live_server)
 
-    history = q.STEP_BY_SLUG["pain_history"]
+    where, started = q.STEP_BY_SLUG["pain_history"].pages
     expect(page.get_by_role("group", name=BODY_MAP)).to_have_count(0)  # a picture only
+    missed |= fill_step(page, where, EXPECTED, use_map=False)
+    save_and_continue(page)
     expect(page.get_by_role(
         "textbox", name="If you answered “Something else”: Please describe what started it",
         exact=True)).to_be_visible()
     expect(page.get_by_role("group", name="If you answered yes: Which type?",
                             exact=True)).to_be_visible()
-    missed |= fill_step(page, history, EXPECTED, use_map=False)
+    missed |= fill_step(page, started, EXPECTED, use_map=False)
     save_and_continue(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("How much it hurts")
 
     draft = stored(app)
-    assert draft.completed_steps == ["consent", "about", "pain_history"]
+    assert draft.completed_steps == ["consent", "about", "pain_history", "pain_history/2"]
     shown = {i.id for s in q.STEPS[:3] for i in s.items}
     assert draft.answers == {k: v for k, v in EXPECTED.items() if k in shown and k not in missed}
 
@@ -358,8 +360,9 @@ def test_on_a_375_px_phone_the_pages_fit_and_targets_are_large(app, live_server,
     # Every body-map region, in each view it is drawn in, is a target of 24 × 24 px or more.
     smallest = page.evaluate(SMALLEST_REGION)
     assert smallest["size"] >= 24, f"the smallest body-map region: {smallest}"
-    fill_step(page, q.STEP_BY_SLUG["pain_history"], EXPECTED)
-    save_and_continue(page)
+    for part in q.STEP_BY_SLUG["pain_history"].pages:
+        fill_step(page, part, EXPECTED)
+        save_and_continue(page)
 
     pain_now = q.STEP_BY_SLUG["pain_now"]
     fill_step(page, pain_now, {"nrs_now": EXPECTED["nrs_now"]})

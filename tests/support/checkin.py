@@ -47,8 +47,7 @@ CHECKIN = Questionnaire(
                  PHQ_ANSWERS, minimum=0, maximum=3, whole=True, system=True),
         )),
     ),
-    crisis=Crisis(after="ci_mood", item="ci_phq2_2", sticky="ci_low_mood_endorsed",
-                  at_least=3),
+    crisis=Crisis(item="ci_phq2_2", sticky="ci_low_mood_endorsed", at_least=3),
     terms={"phq2": "PHQ-2 answered sum"},
 )
 PHQ2_ITEMS = ("ci_phq2_1", "ci_phq2_2")
