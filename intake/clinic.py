@@ -19,9 +19,11 @@ from markupsafe import Markup, escape
 from intake.policy import SETTINGS, Policy
 from intake.questionnaire import N_, Questionnaire
 from intake.scoring import INTAKE_RULES, Rules
+from intake.scoring.followup import FOLLOWUP_RULES
 
 #: The questionnaires this clinic serves, by key, with how each is scored.
-RULES: dict[str, Rules] = {INTAKE_RULES.questionnaire.key: INTAKE_RULES}
+RULES: dict[str, Rules] = {rules.questionnaire.key: rules
+                           for rules in (INTAKE_RULES, FOLLOWUP_RULES)}
 
 #: Patient-facing copy in English, translated through the catalog like every patient
 #: string. A clinic replaces any of it with PATIENT_COPY; every default awaits the

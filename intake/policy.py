@@ -61,13 +61,14 @@ SETTINGS = {
 
 
 @cache
-def rules_version(policy: Policy = DEFAULT_POLICY) -> str:
-    """Name the effective rule set, so a stored score says which rules made it."""
+def rules_version(policy: Policy = DEFAULT_POLICY, base: str = RULES_VERSION_BASE) -> str:
+    """Name the effective rule set, so a stored score says which rules made it: the
+    rules' own version (``base``, the intake's unless told) and the clinic's policy."""
     changed = {
         f.name: getattr(policy, f.name) for f in fields(policy)
         if getattr(policy, f.name) != f.default
     }
     if not changed:
-        return RULES_VERSION_BASE
+        return base
     digest = hashlib.sha256(json.dumps(changed, sort_keys=True).encode()).hexdigest()
-    return f"{RULES_VERSION_BASE}+{digest[:8]}"
+    return f"{base}+{digest[:8]}"

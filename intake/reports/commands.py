@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from intake import audit, clinic, demo, scoring, upkeep, workflow
 from intake.models import Submission, begin_write, db, utcnow
-from intake.policy import rules_version
+from intake.policy import Policy, rules_version
 from intake.questionnaire import (
     INTAKE,
     QUESTIONNAIRE_VERSION,
@@ -29,12 +29,14 @@ from intake.questionnaire import (
     clean_answers,
     parse_date,
 )
+from intake.questionnaire.followup import FOLLOWUP
 from intake.reports import font_dir, submission_pdf
 from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, Export, ExportFilter
 from intake.reports.files import private_file
 from intake.reports.fonts import FontMissing
 from intake.reports.pdf import render_pdf
 from intake.reports.summary import build_summary
+from intake.scoring import followup
 
 #: What the PDF of an answers file shows where a stored submission has its reference.
 NO_REFERENCE = "not stored"
@@ -53,13 +55,16 @@ def score_command(file: Path, pdf_path: Path | None) -> None:
     policy = clinic.policy(config)
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
-        score = scoring.score_file(data, policy)
+        score = score_file(data, policy)
     except json.JSONDecodeError as error:
         _fail(str(file), f"not valid JSON ({error})")
     except UnicodeDecodeError:
         _fail(str(file), "not UTF-8 text")
     except MalformedAnswers as error:
         _fail(error.item, error.problem)
+    if pdf_path is not None and score.get("questionnaire") == FOLLOWUP.key:
+        _fail("pdf", "a follow-up's PDF is drawn from its stored submission (flask --app "
+                     "intake pdf REFERENCE)")
     if pdf_path is not None:
         submitted_on = parse_date(data["submitted_on"])
         summary = build_summary(
@@ -75,6 +80,17 @@ def score_command(file: Path, pdf_path: Path | None) -> None:
         except FontMissing as error:
             _fail("pdf", str(error))
     click.echo(json.dumps(score, indent=2, ensure_ascii=False))
+
+
+def score_file(data: object, policy: Policy) -> dict:
+    """An answers file's score: a follow-up's when the file says ``"questionnaire":
+    "followup"``, an intake's otherwise (contract.md, followup.md §8)."""
+    key = data.get("questionnaire", INTAKE.key) if isinstance(data, dict) else INTAKE.key
+    if key == FOLLOWUP.key:
+        return followup.score_file(data, policy)
+    if key != INTAKE.key:
+        raise MalformedAnswers("questionnaire", f"is not {INTAKE.key} or {FOLLOWUP.key}")
+    return scoring.score_file(data, policy)
 
 
 def _fail(item: str, problem: str) -> NoReturn:

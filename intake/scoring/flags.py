@@ -15,7 +15,6 @@ from intake.policy import DEFAULT_POLICY, Policy
 from intake.questionnaire import (
     ADULT_AGE,
     INTAKE,
-    ITEMS,
     PREGNANCY_RULE,
     Age,
     Condition,
@@ -23,6 +22,7 @@ from intake.questionnaire import (
     Journey,
     OneOf,
     Provided,
+    Questionnaire,
     Setting,
     Trigger,
     Wording,
@@ -113,11 +113,12 @@ SAFETY_CORE = (
 )
 
 
-def _unanswered(facts: Facts) -> list[str]:
+def _unanswered(facts: Facts, core: tuple[str, ...] = SAFETY_CORE) -> list[str]:
     missing = []
-    for item_id in SAFETY_CORE:
+    items = facts.journey.questionnaire.items
+    for item_id in core:
         shown_as = "dast_1" if item_id == "dast10" else item_id
-        if not facts.journey.item_shown(ITEMS[shown_as]):
+        if not facts.journey.item_shown(items[shown_as]):
             continue
         if item_id == "dast10":
             if not facts.tally("dast10").complete:
@@ -128,31 +129,36 @@ def _unanswered(facts: Facts) -> list[str]:
 
 
 def unanswered_safety(answers: Mapping[str, Any], reference: dt.date,
-                      policy: Policy = DEFAULT_POLICY) -> list[str]:
-    """SAFETY_CORE items shown to this patient and still unanswered (the review page)."""
-    return _unanswered(Facts(Journey(INTAKE, answers, reference, policy).settled()))
+                      policy: Policy = DEFAULT_POLICY, questionnaire: Questionnaire = INTAKE,
+                      core: tuple[str, ...] = SAFETY_CORE) -> list[str]:
+    """The safety questions (``core``) shown to this patient and still unanswered (the
+    review page)."""
+    return _unanswered(Facts(Journey(questionnaire, answers, reference, policy).settled()),
+                       core)
 
 
 @dataclass(frozen=True)
 class SafetyUnanswered(Condition):
     """A safety question shown to the patient and left unanswered: each is a trigger."""
 
+    core: tuple[str, ...] = SAFETY_CORE
+
     def holds(self, facts: Facts) -> bool:
-        return bool(_unanswered(facts))
+        return bool(_unanswered(facts, self.core))
 
     def triggers(self, facts: Facts) -> list[Trigger]:
-        return [{"item": item_id, "answer": None} for item_id in _unanswered(facts)]
+        return [{"item": item_id, "answer": None} for item_id in _unanswered(facts, self.core)]
 
     def items(self) -> tuple[str, ...]:
-        return SAFETY_CORE
+        return self.core
 
     def words(self, wording: Wording, policy: Policy = DEFAULT_POLICY) -> str:
-        asked = [i for i in SAFETY_CORE if i not in policy.switched_off]
+        asked = [i for i in self.core if i not in policy.switched_off]
         return ("any of these shown to the patient and left unanswered, each one listed: "
                 + ", ".join(asked))
 
     def text(self, policy: Policy = DEFAULT_POLICY) -> str:
-        return "unanswered: " + ", ".join(i for i in SAFETY_CORE if i not in policy.switched_off)
+        return "unanswered: " + ", ".join(i for i in self.core if i not in policy.switched_off)
 
 
 # --- the rules ----------------------------------------------------------------------

@@ -132,7 +132,8 @@ INSTRUMENTS = tuple(INSTRUMENT_BY_KEY)
 ONE_DECIMAL = 1
 
 
-def _half_up(value: Decimal) -> float:
+def half_up(value: Decimal) -> float:
+    """To one decimal, half away from zero (−3.75 → −3.8), as ``decimal`` rounds it."""
     return float(value.quantize(Decimal(10) ** -ONE_DECIMAL, rounding=ROUND_HALF_UP))
 
 
@@ -161,7 +162,7 @@ class Facts:
         if height is None or weight is None:
             return None
         metres = Decimal(str(height)) / 100
-        return _half_up(Decimal(str(weight)) / (metres * metres))
+        return half_up(Decimal(str(weight)) / (metres * metres))
 
     def tally(self, key: str) -> Tally | None:
         """An instrument's answered sum; None when this clinic does not ask it."""
@@ -255,7 +256,7 @@ def _peg(facts: Facts) -> float | None:
     values = [facts.answers.get(i) for i in ("nrs_avg_week", "peg_enjoyment", "peg_activity")]
     if None in values:
         return None
-    return _half_up(Decimal(sum(values)) / 3)
+    return half_up(Decimal(sum(values)) / 3)
 
 
 def _duration(facts: Facts) -> int | None:
@@ -289,6 +290,12 @@ TREATMENTS = Indicator(
     "none of these",
     cite(("K4", TRIAL)), _treatments, 3)
 ENTRY_CRITERIA = (BUDAPEST, NRS_AVERAGE, DURATION, TREATMENTS)
+PEG = Indicator(
+    "peg", "PEG (pain, enjoyment, general activity)",
+    "Mean of average pain, interference with enjoyment and interference with activity "
+    "(nrs_avg_week, peg_enjoyment, peg_activity), to one decimal; not assessed if any "
+    "is unanswered",
+    cite(("I4", "validated instrument")), _peg, decimals=ONE_DECIMAL)
 
 INDICATORS: tuple[Indicator, ...] = (
     BUDAPEST,
@@ -302,12 +309,7 @@ INDICATORS: tuple[Indicator, ...] = (
         "are unanswered",
         cite(("C1", "development study"), ("C2", "validation study")), _css),
     NRS_AVERAGE,
-    Indicator(
-        "peg", "PEG (pain, enjoyment, general activity)",
-        "Mean of average pain, interference with enjoyment and interference with activity "
-        "(nrs_avg_week, peg_enjoyment, peg_activity), to one decimal; not assessed if any "
-        "is unanswered",
-        cite(("I4", "validated instrument")), _peg, decimals=ONE_DECIMAL),
+    PEG,
     DURATION,
     TREATMENTS,
     Indicator(

@@ -17,6 +17,11 @@ FORBIDDEN_PHRASES = (
     "approved",
     "rejected",
     "candidate for ketamine",
+    # followup.md: the course of treatment is reported, never judged.
+    "responder",
+    "treatment failed",
+    "continue treatment",
+    "stop treatment",
 )
 
 CITATIONS = {
@@ -43,6 +48,12 @@ CITATIONS = {
     "I10": "Bradley KA et al. AUDIT-C, 2003/2007",
     "I11": "Skinner HA. DAST-10",
     "I12": "IASP/ICD-11 chronic pain definition (3 months or more)",
+    "O1": "Dworkin RH et al. Interpreting the clinical importance of treatment outcomes in "
+          "chronic pain clinical trials: IMMPACT recommendations, J Pain 2008",
+    "O2": "Farrar JT et al. Clinical importance of changes in chronic pain intensity measured "
+          "on an 11-point numerical pain rating scale, Pain 2001",
+    "O3": "Löwe B et al. Monitoring depression treatment outcomes with the Patient Health "
+          "Questionnaire-9, Med Care 2004",
 }
 CLINIC_POLICY = "clinic policy"
 
