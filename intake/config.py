@@ -20,6 +20,8 @@ CONTACT_WITHIN_DAYS = 2
 
 #: How long a resume link works, from when it is made.
 RESUME_LINK_DAYS = 7
+#: How long a follow-up link staff make for a patient works (followup.md §2).
+FOLLOWUP_LINK_DAYS = 14
 #: Wrong dates of birth before a resume link is locked.
 RESUME_MAX_FAILURES = 5
 #: A patient session ends this long after the draft's last save (reading pages does not

@@ -54,10 +54,11 @@ def sent_lately(kind: str, since: dt.datetime, about: str | None = None,
     return db.session.scalar(query) or 0
 
 
-def urgent_notice(reference: str) -> None:
-    """Tell staff an urgent draft is waiting: in the log at once, by email with the other
-    new ones at most once every URGENT_NOTICE_INTERVAL (never with health information)."""
-    current_app.logger.warning("An urgent intake is waiting: %s", reference)
+def urgent_notice(reference: str, what: str = "intake") -> None:
+    """Tell staff an urgent draft (an intake, a follow-up) is waiting: in the log at once,
+    by email with the other new ones at most once every URGENT_NOTICE_INTERVAL (never
+    with health information)."""
+    current_app.logger.warning("An urgent %s is waiting: %s", what, reference)
     recipients = current_app.config["URGENT_NOTIFY_TO"]
     if recipients and ready():
         queue(f"urgent:{reference}", URGENT_NOTICE, list(recipients), URGENT_SUBJECT,

@@ -113,6 +113,9 @@ class Submission(db.Model):
     #: Earlier scores kept by `rescore`, newest last.
     score_history: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The patient this submission belongs to (intake.course): set when an intake is
+    #: submitted, and when staff make a follow-up for a patient.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
     #: The worklist's order: 0 URGENT … 3 REVIEW-NO-FLAGS (an urgent draft is 0).
     queue_rank: Mapped[int | None] = mapped_column(Integer)
     #: Accent- and case-free names, for a prefix search that never reads the answers.
@@ -131,16 +134,24 @@ class Submission(db.Model):
         back_populates="submission", order_by="ResumeLink.id", cascade="all, delete-orphan",
         passive_deletes=True)
 
+    def known(self, item_id: str) -> Any:
+        """The patient's answer, or, for a questionnaire that does not ask it, the value
+        the draft was made with (a follow-up's name and date of birth, from the intake)."""
+        return self.answers.get(item_id) or self.inputs.get(item_id)
+
     @property
     def date_of_birth(self) -> str | None:
-        """The date of birth a private link asks for: the patient's answer, or, for a
-        questionnaire that does not ask it, the one the draft was made with."""
-        return self.answers.get("dob") or self.inputs.get("dob")
+        """The date of birth a private link asks for."""
+        return self.known("dob")
+
+    @property
+    def patient_name(self) -> str:
+        return " ".join(filter(None, (self.known("first_name"), self.known("last_name"))))
 
     def index_names(self) -> None:
-        """Keep the search keys in step with the names in the answers."""
-        self.first_name_key = name_key(self.answers.get("first_name"))
-        self.last_name_key = name_key(self.answers.get("last_name"))
+        """Keep the search keys in step with the names."""
+        self.first_name_key = name_key(self.known("first_name"))
+        self.last_name_key = name_key(self.known("last_name"))
 
     def start_session(self) -> str:
         """A new browser session on this draft: a cookie from any earlier one stops working."""

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 
 from intake import questionnaire as q
 from intake.models import MIGRATIONS, StaffUser, Submission, db
+from intake.questionnaire.followup import FOLLOWUP
 from intake.staff.auth import hash_password
 
 DATA = Path(__file__).parent / "data"
@@ -90,10 +91,14 @@ def page_path(page: q.Page) -> str:
     return path if page.number == 1 else f"{path}/{page.number}"
 
 
+#: Every questionnaire's steps by slug (slugs are unique across questionnaires).
+STEP_BY_SLUG = {**q.INTAKE.step_by_slug, **FOLLOWUP.step_by_slug}
+
+
 def page_at(url: str) -> q.Page:
-    """The intake's page at an address."""
+    """The page at an address."""
     slug, _, number = url.partition("?")[0].removeprefix("/intake/step/").partition("/")
-    return q.STEP_BY_SLUG[slug].pages[int(number or 1) - 1]
+    return STEP_BY_SLUG[slug].pages[int(number or 1) - 1]
 
 
 def heading_of(part: q.Step | q.Page) -> str:
@@ -152,9 +157,9 @@ class Patient:
                 self.save_page(page_path(page), answers)
         return shown
 
-    def walk(self, answers: dict[str, Any], submit: bool = True) -> str:
-        """Answer every page the site leads to; return where the walk ended."""
-        url = "/intake/step/consent"
+    def walk(self, answers: dict[str, Any], submit: bool = True,
+             url: str = "/intake/step/consent") -> str:
+        """Answer every page the site leads to from ``url``; return where the walk ended."""
         for _ in range(50):
             if url.startswith("/intake/step/"):
                 response = self.save_page(url, answers)

@@ -76,10 +76,10 @@ phq = st.lists(st.integers(0, 3), min_size=9, max_size=9)
 
 def file_of(before: tuple, after: tuple, phq_before: list, phq_after: list) -> dict:
     baseline = {**F01["baseline"]["answers"],
-                **dict(zip(("nrs_avg_week", "peg_enjoyment", "peg_activity"), before)),
+                **dict(zip(("nrs_avg_week", "peg_enjoyment", "peg_activity"), before, strict=True)),
                 **{f"phq9_{n}": v for n, v in enumerate(phq_before, start=1)}}
     answers = {**F01["answers"],
-               **dict(zip(("nrs_avg_week", "peg_enjoyment", "peg_activity"), after)),
+               **dict(zip(("nrs_avg_week", "peg_enjoyment", "peg_activity"), after, strict=True)),
                **{f"phq9_{n}": v for n, v in enumerate(phq_after, start=1)}}
     baseline.pop("phq9_9_endorsed", None)
     return {**F01, "baseline": {**F01["baseline"], "answers": baseline}, "answers": answers}

@@ -4,6 +4,7 @@ by the step counter; the review and the safety links lead to the right page."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from html import unescape
 
@@ -11,10 +12,10 @@ from flask_migrate import downgrade, upgrade
 from helpers import CASES, PAGES, load_case, page_path, stored
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from intake import questionnaire as q
-from intake.models import MIGRATIONS, Submission, create_draft, db
+from intake.models import MIGRATIONS, Submission, db
 
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))["answers"]
 TRIED = [c.code for c in q.ITEMS["treatments_tried"].choices if c.code != "none"]
@@ -130,14 +131,17 @@ def test_the_page_count_never_rises_as_a_patient_goes_on(drawn):
 
 
 def test_a_draft_saved_step_by_step_picks_up_where_it_left_off(app):
+    saved = ["consent", "about", "pain_history", "pain_now", "symptoms", "treatments"]
+    answers = {k: v for k, v in P01.items() if q.ITEMS[k].step in saved}
     with app.app_context():
         downgrade(directory=str(MIGRATIONS), revision="0007")
-        draft = create_draft("en", q.INTAKE.key, q.INTAKE.version)
-        draft.answers = {k: v for k, v in P01.items()
-                         if q.ITEMS[k].step in ("consent", "about", "pain_history", "pain_now",
-                                                "symptoms", "treatments")}
-        draft.completed_steps = ["consent", "about", "pain_history", "pain_now", "symptoms",
-                                 "treatments"]
+        db.session.execute(text(
+            "INSERT INTO submission (reference, draft_key, status, language, questionnaire, "
+            "questionnaire_version, answers, completed_steps, started_at, updated_at, urgent, "
+            "resume_failures, score_history, is_demo) VALUES ('AAA-AAA-AAA', 'k', 'draft', "
+            "'en', 'intake', '2025.1', :answers, :saved, '2025-06-01 10:00:00', "
+            "'2025-06-01 10:00:00', false, 0, '[]', false)"),
+            {"answers": json.dumps(answers), "saved": json.dumps(saved)})
         db.session.commit()
         upgrade(directory=str(MIGRATIONS))
         db.session.expire_all()

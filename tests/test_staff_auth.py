@@ -18,7 +18,8 @@ from intake.models import AuditEvent, StaffUser, db
 from intake.staff.access import ROLES
 from intake.staff.auth import GENERIC_FAILURE
 
-DUMMY_ARGS = {"token": "x" * 43, "reference": "AAA-AAA-AAA", "user_id": 1, "job_id": 1}
+DUMMY_ARGS = {"token": "x" * 43, "reference": "AAA-AAA-AAA", "user_id": 1, "job_id": 1,
+              "patient_id": 1, "change_id": 1}
 
 
 def audit_actions(app) -> list[str]:

@@ -27,7 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
-from intake import bodymap, clinic, mail, scoring, workflow
+from intake import bodymap, clinic, course, mail, scoring, workflow
 from intake import questionnaire as q
 from intake.models import (
     ResumeLink,
@@ -256,7 +256,7 @@ def save_step(page: q.Page, draft: Submission | None, form: forms.StepForm, toda
     newly_urgent = (questionnaire.crisis is not None
                     and questionnaire.crisis.urgent(draft.answers) and workflow.mark_urgent(draft))
     if newly_urgent:
-        mail.urgent_notice(draft.reference)
+        mail.urgent_notice(draft.reference, questionnaire.title.lower())
     destination = saved_destination(page, draft, journey, crisis, new_link)
     db.session.commit()
     session["saved_at"] = clinic.now().strftime("%H:%M")
@@ -365,8 +365,10 @@ def submit(draft: Submission, today: dt.date):
     policy = clinic.policy()
     questionnaire = questionnaire_of(draft)
     draft.answers = q.drop_hidden(questionnaire, draft.answers, today, policy)
+    course.refresh_inputs(draft, today, clinic.zone())
     score = clinic.rules(draft.questionnaire).score(draft.answers, today, policy, draft.inputs)
     workflow.submit(draft, score, clinic.now().astimezone(dt.UTC))
+    course.place(draft)
     db.session.commit()
     return finish_submission(draft)
 

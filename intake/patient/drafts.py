@@ -171,10 +171,12 @@ def resume_url(token: str) -> str:
     return adapter.build("patient.resume", {"token": token}, force_external=True)
 
 
-def new_resume_link(draft: Submission) -> tuple[str, dt.datetime]:
-    """A new private link to the draft and when it expires; only its token's hash is kept."""
+def new_resume_link(draft: Submission, days: int | None = None) -> tuple[str, dt.datetime]:
+    """A new private link to the draft and when it expires (RESUME_LINK_DAYS unless told);
+    only its token's hash is kept."""
     token = secrets.token_urlsafe(32)
-    expires = utcnow() + dt.timedelta(days=current_app.config["RESUME_LINK_DAYS"])
+    days = current_app.config["RESUME_LINK_DAYS"] if days is None else days
+    expires = utcnow() + dt.timedelta(days=days)
     draft.resume_links.append(ResumeLink(token_hash=token_hash(token), expires_at=expires))
     del draft.resume_links[:-RESUME_LINKS_KEPT]
     return resume_url(token), expires

@@ -91,7 +91,7 @@ def submission_summary(submission: Submission, config: Mapping[str, Any],
         timezone=timezone, phone_region=config["PHONE_REGION"], language=submission.language,
         questionnaire_version=submission.questionnaire_version,
         rules=clinic.rules(submission.questionnaire), policy=clinic.policy(config),
-        actions=staff_actions(submission),
+        actions=staff_actions(submission), inputs=submission.inputs,
     )
 
 

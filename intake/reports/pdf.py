@@ -119,7 +119,7 @@ class _Document:
 
     def story(self) -> list[Flowable]:
         return [
-            *self.header(), *self.flags(), *self.glance(), *self.indicators(),
+            *self.header(), *self.flags(), *self.outcomes(), *self.glance(), *self.indicators(),
             *self.instruments(), *self.pain(), *self.treatments(), *self.medicines(),
             *self.examination(), *self.answers(), *self.actions(), *self.computed(),
         ]
@@ -194,13 +194,19 @@ class _Document:
             yield Spacer(1, 4)
             yield self.p("For information: " + "; ".join(summary.info) + ".", "body")
 
+    def outcomes(self) -> Iterator[Flowable]:
+        """A follow-up's outcomes against the baseline, laid out as the glance is."""
+        yield from self.facts_table("Against the baseline", self.summary.outcomes)
+
     def glance(self) -> Iterator[Flowable]:
         """At most ten short lines, tight, so that page 1 keeps the scores too."""
-        if self.summary.glance:
-            yield from self.heading("At a glance", "h1")
+        yield from self.facts_table("At a glance", self.summary.glance)
+
+    def facts_table(self, title: str, lines: tuple[Fact, ...]) -> Iterator[Flowable]:
+        if lines:
+            yield from self.heading(title, "h1")
             yield Table(
-                [[self.p(f.label, "cell"), self.p(f.value, "cell_bold")]
-                 for f in self.summary.glance],
+                [[self.p(f.label, "cell"), self.p(f.value, "cell_bold")] for f in lines],
                 colWidths=[0.26 * FRAME_WIDTH, 0.74 * FRAME_WIDTH],
                 style=[("VALIGN", (0, 0), (-1, -1), "TOP"),
                        ("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 1),

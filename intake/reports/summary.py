@@ -20,6 +20,7 @@ from intake.questionnaire import ADULT_AGE, Item, Journey
 from intake.reports import facts
 from intake.reports.examination import BUDAPEST_SIGNS, CLINICIAN_CHECKS, CSS_SIGNS
 from intake.reports.facts import NOT_ASKED_UNDER_18, UNANSWERED, Fact, Reader, answer_words, number
+from intake.scoring import followup
 from intake.workflow import ROUTING
 
 #: What every summary says first: it reports what the patient said, it does not diagnose.
@@ -166,6 +167,8 @@ class Summary:
     info: tuple[str, ...]
     #: What a physician needs before booking, a line each: page 1 after the flags.
     glance: tuple[Fact, ...]
+    #: A follow-up's outcomes against the baseline, in the spec's words.
+    outcomes: tuple[Fact, ...]
     indicators: tuple[IndicatorLine, ...]
     trial_matches: str
     instruments: tuple[Fact, ...]
@@ -232,18 +235,22 @@ def build_summary(
     policy: Policy = DEFAULT_POLICY,
     actions: Iterable[StaffAction] = (),
     generated_at: dt.datetime | None = None,
+    inputs: Mapping[str, Any] | None = None,
 ) -> Summary:
     """Everything the physician summary prints, for stored (already cleaned) answers."""
     questionnaire = rules.questionnaire
     items = questionnaire.items
+    inputs = inputs or {}
     asked = {section for section, item_id in SECTIONS.items() if item_id in items}
     names = {instrument.key: instrument.name for instrument in rules.instruments}
     # The instruments the score says were not administered were switched off then.
-    administered = {key: result.get("administered") is not False
+    administered = {key: not isinstance(result, Mapping)
+                    or result.get("administered") is not False
                     for key, result in score["instruments"].items()}
     asked_then = replace(policy, stop_bang_enabled=administered.get("stop_bang", True),
                          dast10_enabled=administered.get("dast10", True))
-    indicators = score["indicators"]
+    indicators = score.get("indicators", {})
+    outcomes = score.get("outcomes")
     # The indicators it declares, then any other its score holds.
     indicator_keys = (*rules.indicators,
                       *(key for key in indicators if key not in rules.indicators))
@@ -255,6 +262,10 @@ def build_summary(
     # Only a raised hold flag outranks anything (and a draft that cannot be scored has none).
     outranked = (rules.outranked(journey)
                  if any(flag["tier"] == "hold" for flag in score["flags"]) else {})
+    outcome_facts = () if outcomes is None else tuple(
+        Fact(label, value) for label, value in followup.outcome_words(
+            outcomes, answers, score["instruments"].get("peg"),
+            (inputs.get("baseline") or {}).get("submitted_on")))
     if isinstance(submitted_at, dt.datetime):
         submitted = local_time(submitted_at, timezone)
     else:
@@ -263,17 +274,20 @@ def build_summary(
         questionnaire_title=questionnaire.title,
         clinic_name=clinic_name,
         reference=reference,
-        patient_name=f"{answers.get('first_name', '')} {answers.get('last_name', '')}".strip(),
+        patient_name=" ".join(filter(None, (answers.get(k) or inputs.get(k)
+                                            for k in ("first_name", "last_name")))),
         patient=_patient_facts(read, indicators),
         submitted_at=submitted,
         language_note="Answered in Spanish" if language == "es" else "",
         routing=score["routing"],
         routing_meaning=ROUTING[score["routing"]].meaning if score["routing"] in ROUTING else "",
-        disclaimer=DISCLAIMER if examination else NOT_A_DIAGNOSIS,
+        disclaimer=(followup.DISCLAIMER if outcomes is not None
+                    else DISCLAIMER if examination else NOT_A_DIAGNOSIS),
         flags=tuple(_flag_line(flag, score, answers, items, names, rule_words, outranked)
                     for flag in score["flags"]),
-        info=tuple(_info(code) for code in score["info"]),
-        glance=facts.glance(read, indicators),
+        info=tuple(_info(code) for code in score.get("info", ())),
+        glance=facts.glance(read, indicators) if outcomes is None else (),
+        outcomes=outcome_facts,
         indicators=_indicator_lines(indicator_keys, indicators, under_18),
         trial_matches=_trial_matches(indicators) if set(COUNTERS) <= set(indicator_keys) else "",
         instruments=_instrument_lines(score, answers, rules.instruments, under_18),
@@ -296,7 +310,7 @@ def build_summary(
         actions=tuple(
             ActionLine(a.who, local_time(a.when, timezone), a.what, a.reason) for a in actions
         ),
-        references=_references(score, indicator_keys),
+        references=_references(score, indicator_keys, [f.value for f in outcome_facts]),
         questionnaire_version=questionnaire_version,
         rules_version=_versions(score["rules_version"], rules_version(policy)),
         generated_at=local_time(generated_at or dt.datetime.now(dt.UTC), timezone),
@@ -374,12 +388,13 @@ def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any], answers: Mappi
     )
 
 
-def _references(score: Mapping[str, Any], indicator_keys: Iterable[str]) -> tuple[Fact, ...]:
-    """Every reference the summary's tags name (its flags', indicators' and information
-    items'), so that each tag printed can be looked up."""
-    sources = [flag["source"] for flag in score["flags"]]
+def _references(score: Mapping[str, Any], indicator_keys: Iterable[str],
+                worded: Iterable[str] = ()) -> tuple[Fact, ...]:
+    """Every reference the summary's tags name (its flags', indicators', information
+    items' and ``worded`` lines'), so that each tag printed can be looked up."""
+    sources = [*(flag["source"] for flag in score["flags"]), *worded]
     sources += [_INDICATORS[key].source for key in indicator_keys if key in _INDICATORS]
-    sources += [_INFO[code].source for code in score["info"] if code in _INFO]
+    sources += [_INFO[code].source for code in score.get("info", ()) if code in _INFO]
     cited = {tag.strip("[]") for source in sources for tag in TAG.findall(source)}
     return tuple(Fact(f"[{tag}]", reference) for tag, reference in scoring.CITATIONS.items()
                  if tag in cited)
@@ -446,6 +461,11 @@ def _instrument_lines(score: Mapping[str, Any], answers: Mapping[str, Any],
     known = {instrument.key: instrument for instrument in instruments}
     for key, result in score["instruments"].items():
         name = known[key].name if key in known else key
+        if not isinstance(result, Mapping):  # a follow-up's PEG: a number, one decimal
+            name = scoring.PEG.name if key == scoring.PEG.key else name
+            facts.append(Fact(name, "incomplete — not scored" if result is None
+                              else f"{result:.1f}"))
+            continue
         total = result.get("total")
         if result.get("administered") is False:
             facts.append(Fact(name, "not administered"))

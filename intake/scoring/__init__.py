@@ -40,6 +40,7 @@ from intake.scoring.measures import (  # noqa: F401
     INDICATORS,
     INSTRUMENT_TABLE,
     INSTRUMENTS,
+    PEG,
     SUPPORTIVE_WORDS,
     Facts,
     Indicator,

@@ -133,6 +133,69 @@ def outcomes(answers: Mapping[str, Any], peg: float | None, phq9: int | None,
     }
 
 
+# --- the outcomes in words (followup.md §4) ------------------------------------------------
+
+#: What the physician reads of a follow-up: never a judgement of the course.
+DISCLAIMER = "Patient-reported follow-up. Not a diagnosis and not a treatment decision."
+PAIN_RESPONSE_WORDS = {
+    "substantial": "50 % or more less pain than at baseline (a substantial change [O1])",
+    "moderate": "30–49 % less pain than at baseline (a moderately important change [O1])",
+    "below_30": "less than 30 % less pain than at baseline, or more pain",
+}
+MUCH_IMPROVED_WORDS = ("the patient rates the change as much better or very much better "
+                       "(a clinically important change [O2])")
+NO_PERCENTAGE = "baseline 0: no percentage"
+
+
+def _change(value: float | int, unit: str, positive: str, negative: str,
+            decimals: int = 0) -> str:
+    """A change in words: "4 points less", "2.6 more", "no change"."""
+    if value == 0:
+        return "no change"
+    return f"{abs(value):.{decimals}f}{unit} {positive if value > 0 else negative}"
+
+
+def outcome_words(outcomes: Mapping[str, Any], answers: Mapping[str, Any],
+                  peg: float | None, baseline_on: str | None) -> list[tuple[str, str]]:
+    """Each outcome as the physician reads it, (what, words), against the baseline named
+    with its date; "—" where it cannot be worked out."""
+    against = f"baseline ({baseline_on})" if baseline_on else "no baseline intake"
+    lines = []
+    change, pct = outcomes["nrs_avg_change"], outcomes["nrs_avg_change_pct"]
+    now = answers.get("nrs_avg_week")
+    if change is None:
+        pain = "—" if now is None else f"{now}/10 now; {against}"
+    else:
+        shown = NO_PERCENTAGE if pct is None else _change(pct, " %", "less", "more", 1)
+        pain = (f"{now}/10 now, {now + change}/10 at {against}: "
+                f"{_change(change, ' points', 'less', 'more')} ({shown})")
+        if outcomes["pain_response"]:
+            pain += f"; {PAIN_RESPONSE_WORDS[outcomes['pain_response']]}"
+    lines.append(("Average pain, past week", pain))
+    peg_change, peg_pct = outcomes["peg_change"], outcomes["peg_change_pct"]
+    if peg_change is None:
+        lines.append(("PEG", "—" if peg is None else f"{peg:.1f} now; {against}"))
+    else:
+        before = float(Decimal(str(peg)) + Decimal(str(peg_change)))
+        shown = NO_PERCENTAGE if peg_pct is None else _change(peg_pct, " %", "less", "more", 1)
+        lines.append(("PEG", f"{peg:.1f} now, {before:.1f} at {against}: "
+                             f"{_change(peg_change, '', 'less', 'more', 1)} ({shown})"))
+    pgic = outcomes["pgic"]
+    lines.append(("Change since starting treatment (PGIC)", "—" if pgic is None else (
+        FOLLOWUP.items["pgic"].choice_label(pgic)
+        + (f"; {MUCH_IMPROVED_WORDS}" if outcomes["pgic_much_improved"] else ""))))
+    phq = outcomes["phq9_change"]
+    lines.append(("PHQ-9 against the baseline", "—" if phq is None else
+                  f"{_change(phq, ' points', 'higher (worse)', 'lower')}; a change of "
+                  f"{MOOD_WORSE_POINTS} points is clinically significant [O3]"))
+    relief = outcomes["relief_lasted"]
+    lines.append(("Relief after the last infusion", "—" if relief is None
+                  else FOLLOWUP.items["relief_lasted"].choice_label(relief)))
+    days = outcomes["days_since_infusion"]
+    lines.append(("Days since the last infusion", "—" if days is None else str(days)))
+    return lines
+
+
 # --- the flags ----------------------------------------------------------------------------
 
 

@@ -8,7 +8,14 @@ from __future__ import annotations
 from flask import Flask
 
 from intake.extensions import login_manager
-from intake.staff import accounts, auth, exports, submissions, work  # noqa: F401  (routes on bp)
+from intake.staff import (  # noqa: F401  (routes on bp)
+    accounts,
+    auth,
+    exports,
+    patients,
+    submissions,
+    work,
+)
 from intake.staff.access import bp
 
 

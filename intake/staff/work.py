@@ -29,7 +29,7 @@ from intake.models import (
     db,
     name_key,
 )
-from intake.questionnaire import age_from
+from intake.questionnaire import INTAKE, age_from
 from intake.staff.access import bp, roles_required
 from intake.staff.submissions import VISIBLE, no_control_characters
 from intake.workflow import ROUTING_RANK, STATUS_LABELS, hold_flags
@@ -138,6 +138,8 @@ class Row:
     status: str
     hold_overridden: bool
     demo: bool
+    #: A follow-up after an infusion, not an intake.
+    follow_up: bool = False
 
 
 # --- the queries --------------------------------------------------------------------
@@ -277,18 +279,17 @@ def rows_for(submissions: Sequence[Submission]) -> list[Row]:
             overrides.setdefault(submission_id, set()).add(code)
     rows = []
     for submission in submissions:
-        answers = submission.answers
         draft = submission.submitted_at is None
         day = clinic.today() if draft else clinic.day_of(submission.submitted_at)
-        age = age_from(answers, day)
+        age = age_from({"dob": submission.date_of_birth}, day)
         holds = {flag["code"] for flag in hold_flags(submission.score)}
         flags = (submission.score or {}).get("flags", ())
         named = () if draft else named_flags(submission.score)
         rows.append(Row(
             reference=submission.reference,
             submitted="" if draft else f"{clinic.local(submission.submitted_at):%Y-%m-%d %H:%M}",
-            name=" ".join(filter(None, (answers.get("first_name"), answers.get("last_name"))))
-            or "—",
+            name=submission.patient_name or "—",
+            follow_up=submission.questionnaire != INTAKE.key,
             age="—" if age is None else str(age),
             routing="URGENT (draft)" if draft else submission.routing or "—",
             tier=(submission.routing or "URGENT").lower(),
