@@ -12,12 +12,18 @@ from html import unescape
 import pytest
 from flask_migrate import downgrade, upgrade
 from helpers import CASES, DATA, Patient, csrf_token, load_case, stored
+from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import select, text
+from support.payloads import LONG_TEXT, carried, groups
+from test_injection import RIGHT_TO_LEFT_WORD, assert_nothing_live, body_text, left_to_right_runs
+from test_pdf import flat
 
 from intake.audit import AuditEvent
 from intake.course import Patient as PatientRecord
 from intake.models import MIGRATIONS, Submission, db
+from intake.questionnaire import normalise_text
+from intake.questionnaire.followup import FOLLOWUP
 
 FOLLOWUP_CASES = sorted((DATA / "followup").glob("F*.json"))
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
@@ -226,3 +232,44 @@ def test_the_migration_places_the_submitted_intakes(app):
             select(Submission).order_by(Submission.id))]
         assert placed[0] == placed[1] != placed[2] and placed[3] is None
         assert len(db.session.scalars(select(PatientRecord)).all()) == 2
+
+
+# --- every payload through a follow-up's free text ------------------------------------------
+
+FOLLOWUP_TEXT = [item for item in FOLLOWUP.items.values()
+                 if item.type in ("text", "text_multiline")]
+
+
+def test_every_payload_in_a_follow_ups_free_text_is_shown_as_typed(
+        app, client, staff_client, clock, tmp_path):
+    case = load_case(FOLLOWUP_CASES[0])
+    baseline = intake_of(app, client, clock, case["baseline"]["answers"],
+                         case["baseline"]["submitted_on"])
+    clock(case["submitted_on"])
+    staff = staff_client("staff", "physician")
+    opened = {**case["answers"], "side_effects": ["headache", "other"], "er_visit": "yes",
+              "med_changes": "yes"}
+    for group in [*groups(), [LONG_TEXT]]:
+        answers = {**opened, **{
+            item.id: carried(item, group[n % len(group):] + group[:n % len(group)])
+            or "plain" for n, item in enumerate(FOLLOWUP_TEXT)}}
+        patient = Patient(type(client)(app, app.response_class))
+        start = open_link(patient.client, followup_link(staff, baseline.patient_id),
+                          "1980-03-15")
+        assert patient.walk(answers, url=start) == "/intake/done"
+        with app.app_context():
+            sent = db.session.scalars(select(Submission).where(
+                Submission.questionnaire == "followup").order_by(Submission.id.desc())).first()
+            reference, kept = sent.reference, sent.answers
+        text = {item.id: kept[item.id] for item in FOLLOWUP_TEXT}
+        assert text == {item.id: normalise_text(answers[item.id]) for item in FOLLOWUP_TEXT}
+        html = staff.get(f"/staff/submissions/{reference}").get_data(as_text=True)
+        for value in text.values():
+            assert str(escape(value)) in html, value
+        pdf = staff.get(f"/staff/submissions/{reference}.pdf").get_data()
+        assert_nothing_live(pdf)
+        printed = flat(RIGHT_TO_LEFT_WORD.sub(" ", body_text(
+            pdf, tmp_path, reference, app.config["CLINIC_NAME"])))
+        for value in text.values():
+            for run in left_to_right_runs(value):
+                assert run in printed, (reference, run)

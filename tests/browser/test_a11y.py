@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 from helpers import (
     CASES,
+    DATA,
     PAGES,
     STAFF_PASSWORD,
     Patient,
@@ -30,6 +31,7 @@ from helpers import (
     stored,
 )
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 from support.browser import (
     DESK,
     PHONE,
@@ -42,12 +44,14 @@ from support.browser import (
 )
 
 from intake import questionnaire as q
+from intake.models import Submission, db
 
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21aa", "wcag22aa"]
 CASE = {path.stem: load_case(path) for path in CASES}
+FOLLOWUP_CASES = sorted((DATA / "followup").glob("F*.json"))
 #: An adult with the pregnancy step; one without it, who answers PHQ-9 item 9 (the support
 #: page) and opens the DAST-10 follow-ups; a minor (the adults-only page).
 PROFILES = ("P01", "P11", "P09")
@@ -311,11 +315,12 @@ def audit_tab(open_tab, live_server: str, axe_source: str) -> Audit:
     return Audit(tab, live_server, axe_source)
 
 
-def walk_and_check(audit: Audit, stem: str, answers: dict[str, Any], steps: bool = True) -> None:
-    """Every page a profile leads to, each checked once answered (the steps only if asked)."""
-    if steps:
+def walk_and_check(audit: Audit, stem: str, answers: dict[str, Any], steps: bool = True,
+                   url: str = "/intake/step/consent") -> None:
+    """Every page a profile leads to from ``url``, each checked once answered (the steps
+    only if asked); the landing page first when the walk starts at the first step."""
+    if steps and url == "/intake/step/consent":
         audit.open("/", "landing")
-    url = "/intake/step/consent"
     for _ in range(40):
         path = urlsplit(url).path
         shown_at = path.removeprefix("/intake/").removeprefix("step/").replace("/", "-")
@@ -461,6 +466,43 @@ def test_staff_pages_pass_axe(app, live_server, open_tab, clock, axe_source):
     audit.open("/staff/submissions/AAA-AAA-AAA", "staff-not-found", patient=False, status=404)
     audit.submit("Sign out", "staff-signed-out", patient=False)
     print("\n" + audit.report())
+    assert_clean(audit)
+
+
+def test_the_patient_page_and_every_follow_up_page_pass_axe(app, live_server, open_tab, clock,
+                                                            axe_source):
+    """A staff member records an infusion and makes a follow-up link; the patient opens it
+    and answers every page (F03: the support page after PHQ-9 item 9 too)."""
+    case = load_case(FOLLOWUP_CASES[-1])
+    clock(case["baseline"]["submitted_on"])
+    Patient(app.test_client()).walk(case["baseline"]["answers"])
+    with app.app_context():
+        patient_id = db.session.scalar(select(Submission.patient_id))
+    clock(case["submitted_on"])
+    email = add_staff(app, "staff")
+    staff = audit_tab(open_tab, live_server, axe_source)
+    page = staff.open("/staff/login", "staff-login", patient=False)
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
+    staff.submit("Sign in", "staff-worklist", patient=False)
+    staff.open(f"/staff/patients/{patient_id}", "staff-patient", patient=False)
+    staff.submit("Record the infusion", "staff-patient-errors", patient=False, status=400)
+    page.get_by_label("Date given", exact=True).fill(case["last_infusion_on"])
+    page.get_by_role("radio", name="Maintenance", exact=True).check()
+    staff.submit("Record the infusion", "staff-patient-infusion", patient=False)
+    staff.submit("Make a follow-up link", "staff-followup-link", patient=False)
+    link = urlsplit(page.get_by_label("The follow-up link", exact=True).input_value()).path
+    audit = audit_tab(open_tab, live_server, axe_source)
+    opened = audit.open(link, "followup-resume")
+    year, month, day = case["baseline"]["answers"]["dob"].split("-")
+    for part, value in (("Month", str(int(month))), ("Day", str(int(day))), ("Year", year)):
+        opened.get_by_label(part, exact=True).fill(value)
+    with opened.expect_navigation():
+        opened.get_by_role("button", name="Continue", exact=True).click()
+    assert urlsplit(opened.url).path == "/intake/step/fu_pain"
+    walk_and_check(audit, "F03", case["answers"], url="/intake/step/fu_pain")
+    print("\n" + staff.report() + "\n" + audit.report())
+    assert_clean(staff)
     assert_clean(audit)
 
 
