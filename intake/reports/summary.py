@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from intake import scoring
 from intake.policy import DEFAULT_POLICY, Policy, rules_version
-from intake.questionnaire import ADULT_AGE, Item, Journey
+from intake.questionnaire import ADULT_AGE, Item, Journey, Questionnaire
 from intake.reports import facts
 from intake.reports.examination import BUDAPEST_SIGNS, CLINICIAN_CHECKS, CSS_SIGNS
 from intake.reports.facts import NOT_ASKED_UNDER_18, UNANSWERED, Fact, Reader, answer_words, number
@@ -283,7 +283,7 @@ def build_summary(
         routing_meaning=ROUTING[score["routing"]].meaning if score["routing"] in ROUTING else "",
         disclaimer=(followup.DISCLAIMER if outcomes is not None
                     else DISCLAIMER if examination else NOT_A_DIAGNOSIS),
-        flags=tuple(_flag_line(flag, score, answers, items, names, rule_words, outranked)
+        flags=tuple(_flag_line(flag, score, answers, questionnaire, names, rule_words, outranked)
                     for flag in score["flags"]),
         info=tuple(_info(code) for code in score.get("info", ())),
         glance=facts.glance(read, indicators) if outcomes is None else (),
@@ -349,7 +349,8 @@ def _answer_line(item: Item, value: Any, names: Mapping[str, str],
 
 
 def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any], answers: Mapping[str, Any],
-             items: Mapping[str, Item], names: Mapping[str, str]) -> Trigger:
+             items: Mapping[str, Item], names: Mapping[str, str],
+             terms: Mapping[str, str]) -> Trigger:
     item_id, value = trigger["item"], trigger.get("answer")
     if item_id in score["instruments"]:
         name = names.get(item_id, item_id)
@@ -369,15 +370,17 @@ def _trigger(trigger: Mapping[str, Any], score: Mapping[str, Any], answers: Mapp
         if item.id == "dob" and value is not None:
             return Trigger(item.label, f"{value} (age {score['indicators'].get('age')})")
         return Trigger(question_words(item, names), answer_words(item, value))
-    return Trigger(item_id.replace("_", " ").capitalize(), number(value))
+    words = terms.get(item_id, item_id.replace("_", " "))  # a measure, such as an outcome
+    return Trigger(words[:1].upper() + words[1:], number(value))
 
 
 def _flag_line(flag: Mapping[str, Any], score: Mapping[str, Any], answers: Mapping[str, Any],
-               items: Mapping[str, Item], names: Mapping[str, str], rules: Mapping[str, str],
+               questionnaire: Questionnaire, names: Mapping[str, str], rules: Mapping[str, str],
                outranked: Mapping[str, list[Mapping[str, Any]]]) -> FlagLine:
     def triggers(raw: Iterable[Mapping[str, Any]]) -> tuple[Trigger, ...]:
         # Both item-9 triggers read as one line that shows both answers.
-        return tuple(dict.fromkeys(_trigger(t, score, answers, items, names) for t in raw))
+        return tuple(dict.fromkeys(_trigger(t, score, answers, questionnaire.items, names,
+                                            questionnaire.terms) for t in raw))
 
     own = triggers(flag["triggers"])
     return FlagLine(
