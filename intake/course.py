@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from intake import clinic, workflow
 from intake.models import Submission, UTCDateTime, db, name_key, utcnow
 from intake.questionnaire import INTAKE
 from intake.questionnaire.followup import FOLLOWUP
@@ -140,6 +141,22 @@ def followup_inputs(patient: Patient, day: dt.date, zone: Any) -> dict[str, Any]
             "submitted_on": base.submitted_at.astimezone(zone).date().isoformat(),
             "answers": base.answers},
     }
+
+
+def rescore_followups(patient: Patient, by: str) -> int:
+    """Score the patient's sent follow-ups again after what they read changed (the
+    baseline chosen, an infusion recorded, a link, a merge, an undo): each reads the
+    latest infusion on or before its own day and the baseline. How many changed."""
+    zone, rules, changed = clinic.zone(), clinic.rules(FOLLOWUP.key), 0
+    db.session.flush()
+    for sent in submissions_of(patient):
+        if sent.questionnaire != FOLLOWUP.key:
+            continue
+        day = sent.submitted_at.astimezone(zone).date()
+        sent.inputs = {**sent.inputs, **followup_inputs(patient, day, zone)}
+        new = rules.score(sent.answers, day, clinic.policy(), sent.inputs)
+        changed += workflow.replace_score(sent, new, by)
+    return changed
 
 
 @dataclass(frozen=True)

@@ -89,6 +89,20 @@ def apply_score(submission: Any, score: Mapping[str, Any]) -> None:
     submission.queue_rank = ROUTING_RANK[score["routing"]]
 
 
+def replace_score(submission: Any, new: Mapping[str, Any], by: str) -> bool:
+    """Score a submission again: a new score becomes current, the old one is kept in its
+    history. False when nothing changed."""
+    if new == submission.score:
+        return False
+    submission.score_history = [*submission.score_history, {
+        "rules_version": submission.rules_version, "score": submission.score,
+        "replaced_at": dt.datetime.now(dt.UTC).isoformat(),
+        "replaced_by": new["rules_version"], "by": by,
+    }]
+    apply_score(submission, new)
+    return True
+
+
 def mark_urgent(draft: Any) -> bool:
     """Put a draft at the top of the worklist; True if it was not there yet."""
     if draft.urgent:

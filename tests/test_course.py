@@ -273,3 +273,37 @@ def test_every_payload_in_a_follow_ups_free_text_is_shown_as_typed(
         for value in text.values():
             for run in left_to_right_runs(value):
                 assert run in printed, (reference, run)
+
+
+def test_what_a_sent_follow_up_reads_later_scores_it_again(app, client, staff_client, clock,
+                                                           runner):
+    """An infusion recorded after the follow-up came, then another baseline: each time
+    its outcomes follow, and the score it had stays in its history."""
+    case = load_case(FOLLOWUP_CASES[0])
+    first = intake_of(app, client, clock, case["baseline"]["answers"],
+                      case["baseline"]["submitted_on"])
+    later = intake_of(app, client, clock, {**case["baseline"]["answers"], "nrs_avg_week": 6},
+                      "2025-07-01")
+    clock(case["submitted_on"])
+    physician = staff_client("physician")
+    patient = Patient(type(client)(app, app.response_class))
+    start = open_link(patient.client, followup_link(physician, first.patient_id), "1980-03-15")
+    patient.walk(case["answers"], url=start)
+
+    def outcomes() -> tuple[dict, int]:
+        with app.app_context():
+            sent = db.session.scalars(select(Submission).where(
+                Submission.questionnaire == "followup")).one()
+            return sent.score["outcomes"], len(sent.score_history)
+
+    assert outcomes() == ({**outcomes()[0], "days_since_infusion": None}, 0)
+    page = f"/staff/patients/{first.patient_id}"
+    posted(physician, page, f"{page}/infusions", {"given_on": case["last_infusion_on"],
+                                                  "kind": "series"})
+    assert outcomes()[0]["days_since_infusion"] == 7 and outcomes()[1] == 1
+    assert outcomes()[0]["nrs_avg_change"] == 4  # against the first intake's 7
+    posted(physician, page, f"{page}/baseline", {"submission": later.id})
+    assert outcomes()[0]["nrs_avg_change"] == 3 and outcomes()[1] == 2
+    # The rescore command scores each submission by its own questionnaire's rules.
+    result = runner.invoke(args=["rescore"])
+    assert result.exit_code == 0 and "Rescored 0 submission(s)" in result.output

@@ -20,7 +20,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from intake import audit, clinic, demo, scoring, upkeep, workflow
-from intake.models import Submission, begin_write, db, utcnow
+from intake.models import Submission, begin_write, db
 from intake.policy import Policy, rules_version
 from intake.questionnaire import (
     INTAKE,
@@ -136,15 +136,10 @@ def rescore_command(since: dt.datetime | None) -> None:
     new_version = rules_version(policy)
     begin_write()
     for submission in db.session.scalars(query.order_by(Submission.id)):
-        new = scoring.score(submission.answers, clinic.day_of(submission.submitted_at), policy)
-        if new == submission.score:
-            continue
-        submission.score_history = [*submission.score_history, {
-            "rules_version": submission.rules_version, "score": submission.score,
-            "replaced_at": utcnow().isoformat(), "replaced_by": new["rules_version"], "by": who,
-        }]
-        workflow.apply_score(submission, new)
-        changed += 1
+        new = clinic.rules(submission.questionnaire).score(
+            submission.answers, clinic.day_of(submission.submitted_at), policy,
+            submission.inputs)
+        changed += workflow.replace_score(submission, new, who)
     audit.record("rescore", detail={"since": since.date().isoformat() if since else None,
                                     "changed": changed, "rules_version": new_version})
     db.session.commit()

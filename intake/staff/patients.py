@@ -65,6 +65,12 @@ def open_patient(patient_id: int, lock: bool = False) -> Patient:
     return patient
 
 
+def rescored(*patients: Patient) -> None:
+    """Their follow-ups scored again: what they read from outside changed."""
+    for each in patients:
+        course.rescore_followups(each, current_user.email)
+
+
 def identity(patient: Patient) -> dict[str, str | None]:
     """Who the patient is, as their latest intake gave it."""
     intakes = [s for s in course.submissions_of(patient) if s.questionnaire == INTAKE.key]
@@ -123,6 +129,7 @@ def record_infusion(patient_id: int):
     db.session.add(infusion)
     audit.record("infusion_record", f"patient {found.id}",
                  detail={"given_on": infusion.given_on.isoformat(), "kind": infusion.kind})
+    rescored(found)
     db.session.commit()
     flash(f"{INFUSION_KINDS[infusion.kind]} infusion of {infusion.given_on:%d %b %Y} recorded.",
           "success")
@@ -169,6 +176,7 @@ def choose_baseline(patient_id: int):
     chosen = next(s for s in intakes if s.id == form.submission.data)
     found.baseline_id = chosen.id
     audit.record("baseline_choose", f"patient {found.id}", detail={"baseline": chosen.reference})
+    rescored(found)
     db.session.commit()
     flash(f"The baseline is now {chosen.reference}.", "success")
     return redirect(url_for("staff.patient", patient_id=found.id))
@@ -193,9 +201,11 @@ def link_submission(patient_id: int):
         if not form.errors:
             form.reference.errors = ["No other patient's submission has that reference."]
         return patient_page(found, reference_form=form, code=400)
+    left = open_patient(moved.patient_id)
     change = course.link(moved, found, current_user.id)
     db.session.flush()
     audit.record("patient_link", moved.reference, detail={"to": found.id, "change": change.id})
+    rescored(found, left)
     db.session.commit()
     flash(f"{moved.reference} now belongs to this patient.", "success")
     return redirect(url_for("staff.patient", patient_id=found.id))
@@ -219,6 +229,7 @@ def merge_patient(patient_id: int):
     db.session.flush()
     audit.record("patient_merge", f"patient {source.id}",
                  detail={"into": found.id, "change": change.id})
+    rescored(found)
     db.session.commit()
     flash(f"The patient of {named.reference} is merged into this one.", "success")
     return redirect(url_for("staff.patient", patient_id=found.id))
@@ -235,6 +246,8 @@ def undo_change(patient_id: int, change_id: int):
     course.undo(change)
     audit.record("patient_change_undo", f"patient {found.id}",
                  detail={"change": change.id, "kind": change.kind})
+    rescored(found, *(open_patient(patient_id) for patient_id in
+                      {p for _, p in change.moved.get("submissions", ())}))
     db.session.commit()
     flash(f"The {change.kind} is undone.", "success")
     return redirect(url_for("staff.patient", patient_id=found.id))
