@@ -307,3 +307,28 @@ def test_what_a_sent_follow_up_reads_later_scores_it_again(app, client, staff_cl
     # The rescore command scores each submission by its own questionnaire's rules.
     result = runner.invoke(args=["rescore"])
     assert result.exit_code == 0 and "Rescored 0 submission(s)" in result.output
+
+
+def test_a_spanish_speaking_patient_answers_the_follow_up_in_spanish(app, client, staff_client,
+                                                                     clock):
+    """The follow-up opens in the language of the patient's intake: its own questions in
+    Spanish, the PHQ-9 in its published Spanish."""
+    case = load_case(FOLLOWUP_CASES[0])
+    clock(case["baseline"]["submitted_on"])
+    client.post("/lang", data={"lang": "es", "next": "/",
+                               "csrf_token": csrf_token(client.get("/").get_data(as_text=True))})
+    first = intake_of(app, client, clock, case["baseline"]["answers"],
+                      case["baseline"]["submitted_on"])
+    clock(case["submitted_on"])
+    patient = Patient(type(client)(app, app.response_class))
+    start = open_link(patient.client, followup_link(staff_client("staff"), first.patient_id),
+                      "1980-03-15")
+    assert patient.save_page(start, case["answers"]).status_code == 302
+    change = text_of(patient.get("/intake/step/fu_change"))
+    assert "Lo que ha cambiado" in change and "Mucho mejor" in change
+    assert ("Desde que empezó el tratamiento en esta clínica, ¿cómo describiría el cambio, si "
+            "lo hay, en su dolor y en cómo maneja su vida diaria?") in change
+    patient.save_page("/intake/step/fu_change", case["answers"])
+    patient.save_page("/intake/step/fu_side_effects", case["answers"])
+    mood = text_of(patient.get("/intake/step/fu_mood"))
+    assert "Poco interés o placer en hacer cosas" in mood and "Little interest" not in mood

@@ -477,6 +477,7 @@ def resume(token: str):
             draft.updated_at = utcnow()  # the new session's idle time counts from here
             forget_session()
             hold_session(draft)
+            session["lang"] = draft.language  # as answered so far (a follow-up: the intake)
             destination = first_unfinished(journey_of(draft, clinic.today()))
             db.session.commit()
             return redirect(destination)
