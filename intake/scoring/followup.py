@@ -23,7 +23,6 @@ from intake.questionnaire import (
     MalformedAnswers,
     Trigger,
     Wording,
-    any_of,
     at_least,
     cleaned_journey,
     parse_date,
@@ -33,15 +32,16 @@ from intake.questionnaire.followup import FOLLOWUP, FOLLOWUP_VERSION
 from intake.scoring import Rules
 from intake.scoring import score as intake_score
 from intake.scoring.flags import (
-    SCREEN_POSITIVE,
+    DEPRESSION,
+    SUICIDE_ITEM,
     Flag,
     SafetyUnanswered,
-    SumAtLeast,
     raised,
     unanswered_safety,
+    yes,
 )
 from intake.scoring.measures import INSTRUMENT_BY_KEY, PEG, Facts, half_up, instrument_result
-from intake.scoring.sources import CLINIC_POLICY, LABEL, SCREEN, cite
+from intake.scoring.sources import CLINIC_POLICY, LABEL, cite
 from intake.workflow import NO_FLAGS, ROUTING_BY_TIER
 
 #: The follow-up's rules, kept per release like the intake's.
@@ -228,37 +228,29 @@ class PainWorse(Condition):
                 f"{PAIN_WORSE_PCT} or baseline nrs_avg_week = 0)")
 
 
-def _yes(item_id: str) -> Equals:
-    return Equals(item_id, "yes")
-
-
 FLAGS: tuple[Flag, ...] = (
-    Flag("SUICIDE_ITEM", "urgent",
-         "Thoughts of death or self-harm reported (PHQ-9 item 9): contact the patient today",
-         cite(("I3", f"{SCREEN}; an endorsed item 9 needs same-day follow-up")),
-         any_of(at_least("phq9_9", 1), at_least("phq9_9_endorsed", 1))),
+    SUICIDE_ITEM,
     Flag("SEIZURE_OR_ALLERGY", "hold", "A seizure or an allergic reaction since the last "
          "infusion", cite(("K6", LABEL)),
          ticked("side_effects", "seizure", "allergic_reaction")),
     Flag("HOSPITAL_VISIT", "hold", "An emergency room visit or hospital stay since the last "
-         "infusion", CLINIC_POLICY, _yes("er_visit")),
+         "infusion", CLINIC_POLICY, yes("er_visit")),
     Flag("URINARY_SYMPTOMS", "hold", "Urinary symptoms since the last infusion",
          cite(("K6", "lower urinary tract and bladder effects with repeated use")),
          ticked("side_effects", "urinary")),
     Flag("KETAMINE_NONMEDICAL", "hold", "Used ketamine this clinic did not give",
-         cite(("K2", "grade C")), _yes("ketamine_nonmedical_since")),
+         cite(("K2", "grade C")), yes("ketamine_nonmedical_since")),
     Flag("SIDE_EFFECTS_SEVERE", "review", "Severe side effects since the last infusion",
          CLINIC_POLICY, Equals("se_worst", "severe")),
     Flag("PAIN_WORSE", "review", "More average pain than at baseline",
          cite(("O1", "IMMPACT recommendation"), ("O2", "NRS change study")), PainWorse()),
-    Flag("DEPRESSION", "review", f"Depression screen at {SCREEN_POSITIVE} or more (PHQ-9)",
-         cite(("I3", SCREEN)), SumAtLeast("phq9", SCREEN_POSITIVE)),
+    DEPRESSION,
     Flag("MOOD_WORSE", "review",
          f"PHQ-9 {MOOD_WORSE_POINTS} or more points higher than at baseline",
          cite(("O3", "clinically significant change")),
          at_least("phq9_change", MOOD_WORSE_POINTS)),
     Flag("MED_CHANGE", "review", "Medicines changed since the last visit", CLINIC_POLICY,
-         _yes("med_changes")),
+         yes("med_changes")),
     Flag("INCOMPLETE_SAFETY", "review", "Safety questions left unanswered", CLINIC_POLICY,
          SafetyUnanswered(FU_SAFETY_CORE)),
 )

@@ -182,10 +182,17 @@ def choose_baseline(patient_id: int):
     return redirect(url_for("staff.patient", patient_id=found.id))
 
 
-def named_submission(form: ReferenceForm) -> Submission | None:
-    return db.session.scalar(select(Submission).where(
+def named_elsewhere(form: ReferenceForm, found: Patient) -> Submission | None:
+    """The sent submission the form names, when it belongs to another patient; else None,
+    and the form says why."""
+    named = db.session.scalar(select(Submission).where(
         Submission.reference == form.reference.data, Submission.submitted_at.is_not(None),
-        Submission.patient_id.is_not(None)))
+        Submission.patient_id.is_not(None))) if form.validate_on_submit() else None
+    if named is None or named.patient_id == found.id:
+        if not form.errors:
+            form.reference.errors = ["No other patient's submission has that reference."]
+        return None
+    return named
 
 
 @bp.post("/patients/<int:patient_id>/link")
@@ -195,11 +202,9 @@ def link_submission(patient_id: int):
     form = ReferenceForm()
     begin_write()
     found = open_patient(patient_id, lock=True)
-    moved = named_submission(form) if form.validate_on_submit() else None
-    if moved is None or moved.patient_id == found.id:
+    moved = named_elsewhere(form, found)
+    if moved is None:
         db.session.rollback()
-        if not form.errors:
-            form.reference.errors = ["No other patient's submission has that reference."]
         return patient_page(found, reference_form=form, code=400)
     left = open_patient(moved.patient_id)
     change = course.link(moved, found, current_user.id)
@@ -218,11 +223,9 @@ def merge_patient(patient_id: int):
     form = ReferenceForm()
     begin_write()
     found = open_patient(patient_id, lock=True)
-    named = named_submission(form) if form.validate_on_submit() else None
-    if named is None or named.patient_id == found.id:
+    named = named_elsewhere(form, found)
+    if named is None:
         db.session.rollback()
-        if not form.errors:
-            form.reference.errors = ["No other patient's submission has that reference."]
         return patient_page(found, reference_form=form, code=400)
     source = open_patient(named.patient_id, lock=True)
     change = course.merge(source, found, current_user.id)
