@@ -73,12 +73,12 @@ class PatientChange(db.Model):
     undone_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
 
-def refresh_inputs(submission: Submission, day: dt.date, zone: Any) -> None:
+def refresh_inputs(submission: Submission, day: dt.date) -> None:
     """A follow-up being sent reads its patient's latest infusion and baseline as they
     are that day."""
     if submission.questionnaire == FOLLOWUP.key and submission.patient_id is not None:
         patient = db.session.get(Patient, submission.patient_id)
-        submission.inputs = {**submission.inputs, **followup_inputs(patient, day, zone)}
+        submission.inputs = {**submission.inputs, **followup_inputs(patient, day)}
 
 
 def match_key(answers: dict[str, Any]) -> tuple[str, str, str, str] | None:
@@ -130,7 +130,7 @@ def baseline(patient: Patient) -> Submission | None:
     return next((s for s in submissions_of(patient) if s.questionnaire == INTAKE.key), None)
 
 
-def followup_inputs(patient: Patient, day: dt.date, zone: Any) -> dict[str, Any]:
+def followup_inputs(patient: Patient, day: dt.date) -> dict[str, Any]:
     """What a follow-up submitted on ``day`` reads from outside its answers: the latest
     infusion on or before it and the baseline intake (followup.md §4)."""
     given = [i.given_on for i in infusions_of(patient) if i.given_on <= day]
@@ -138,7 +138,7 @@ def followup_inputs(patient: Patient, day: dt.date, zone: Any) -> dict[str, Any]
     return {
         "last_infusion_on": given[-1].isoformat() if given else None,
         "baseline": None if base is None else {
-            "submitted_on": base.submitted_at.astimezone(zone).date().isoformat(),
+            "submitted_on": clinic.day_of(base.submitted_at).isoformat(),
             "answers": base.answers},
     }
 
@@ -147,13 +147,13 @@ def rescore_followups(patient: Patient, by: str) -> int:
     """Score the patient's sent follow-ups again after what they read changed (the
     baseline chosen, an infusion recorded, a link, a merge, an undo): each reads the
     latest infusion on or before its own day and the baseline. How many changed."""
-    zone, rules, changed = clinic.zone(), clinic.rules(FOLLOWUP.key), 0
+    rules, changed = clinic.rules(FOLLOWUP.key), 0
     db.session.flush()
     for sent in submissions_of(patient):
         if sent.questionnaire != FOLLOWUP.key:
             continue
-        day = sent.submitted_at.astimezone(zone).date()
-        sent.inputs = {**sent.inputs, **followup_inputs(patient, day, zone)}
+        day = clinic.day_of(sent.submitted_at)
+        sent.inputs = {**sent.inputs, **followup_inputs(patient, day)}
         new = rules.score(sent.answers, day, clinic.policy(), sent.inputs)
         changed += workflow.replace_score(sent, new, by)
     return changed
@@ -172,7 +172,7 @@ class CourseRow:
     phq9: int | None
 
 
-def course(patient: Patient, zone: Any) -> list[CourseRow]:
+def course(patient: Patient) -> list[CourseRow]:
     """The patient's course, one row a submission, oldest first."""
     base = baseline(patient)
     rows = []
@@ -181,7 +181,7 @@ def course(patient: Patient, zone: Any) -> list[CourseRow]:
         follow_up = s.questionnaire == FOLLOWUP.key
         peg = (score.get("instruments", {}).get("peg") if follow_up
                else score.get("indicators", {}).get("peg"))
-        rows.append(CourseRow(s, s.submitted_at.astimezone(zone).date(), follow_up,
+        rows.append(CourseRow(s, clinic.day_of(s.submitted_at), follow_up,
                               base is not None and s.id == base.id, s.answers.get("nrs_avg_week"),
                               peg, (score.get("instruments", {}).get("phq9") or {}).get("total")))
     return rows

@@ -365,7 +365,7 @@ def submit(draft: Submission, today: dt.date):
     policy = clinic.policy()
     questionnaire = questionnaire_of(draft)
     draft.answers = q.drop_hidden(questionnaire, draft.answers, today, policy)
-    course.refresh_inputs(draft, today, clinic.zone())
+    course.refresh_inputs(draft, today)
     score = clinic.rules(draft.questionnaire).score(draft.answers, today, policy, draft.inputs)
     workflow.submit(draft, score, clinic.now().astimezone(dt.UTC))
     course.place(draft)

@@ -77,12 +77,8 @@ class Journey:
         return tuple(step for step in self.questionnaire.steps if self.step_shown(step))
 
     @cached_property
-    def slugs(self) -> tuple[str, ...]:
-        return tuple(step.slug for step in self.steps)
-
-    @cached_property
     def shown_slugs(self) -> frozenset[str]:
-        return frozenset(self.slugs)
+        return frozenset(step.slug for step in self.steps)
 
     @cached_property
     def pages(self) -> tuple[Page, ...]:
@@ -121,7 +117,8 @@ class Journey:
         read, as a page's inputs would post them: the page's script reads them beside
         its own answers to show and hide its follow-ups."""
         own = {item.id for item in page.items}
-        read = {i for item in page.items if (rule := condition(item, self.policy))
+        read = {i for item in page.items
+                if (rule := condition(item, self.policy)) is not None
                 for i in rule.items()} - own
         return {i: [str(v) for v in (value if isinstance(value, list) else [value])]
                 for i in sorted(read) if (value := self.answers.get(i)) is not None}

@@ -85,7 +85,6 @@ def identity(patient: Patient) -> dict[str, str | None]:
 def patient_page(patient: Patient, infusion_form: InfusionForm | None = None,
                  reference_form: ReferenceForm | None = None, problem: str | None = None,
                  code: int = 200) -> Any:
-    zone = clinic.zone()
     base = course.baseline(patient)
     intakes = [s for s in course.submissions_of(patient) if s.questionnaire == INTAKE.key]
     changes = db.session.scalars(
@@ -94,7 +93,7 @@ def patient_page(patient: Patient, infusion_form: InfusionForm | None = None,
         .order_by(PatientChange.id.desc())).all()
     return render_template(
         "staff/patient.html", patient=patient, who=identity(patient),
-        rows=course.course(patient, zone), infusions=course.infusions_of(patient),
+        rows=course.course(patient), infusions=course.infusions_of(patient),
         kinds=INFUSION_KINDS, baseline=base, intakes=intakes, changes=changes,
         status_labels=STATUS_LABELS, followup=FOLLOWUP,
         infusion_form=infusion_form or InfusionForm(formdata=None),
