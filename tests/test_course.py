@@ -127,6 +127,7 @@ def test_the_follow_up_page_and_pdf_read_against_the_baseline(app, client, staff
     assert ("Much better; the patient rates the change as much better or very much better "
             "(a clinically important change [O2])") in shown
     assert "Days since the last infusion 7" in shown
+    assert "cleared to schedule means cleared for the next infusion" in shown
     assert "Maria Alvarez" in shown
     pdf = staff.get(f"/staff/submissions/{reference}.pdf")
     assert pdf.status_code == 200

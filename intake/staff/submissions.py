@@ -20,6 +20,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 from intake import audit, bodymap, clinic
 from intake import questionnaire as q
 from intake.models import Submission, SubmissionEvent, begin_write, db
+from intake.questionnaire.followup import FOLLOWUP
 from intake.reports import submission_pdf, submission_summary
 from intake.reports.summary import Summary, local_time
 from intake.staff.access import bp, roles_required
@@ -137,6 +138,7 @@ def submission_page(submission: Submission, status_form: StatusForm | None = Non
     return render_template(
         "staff/detail.html", submission=submission, summary=summarise(submission, score),
         draft=draft, scored=score is not None, holds=holds, transitions=offered,
+        follow_up=submission.questionnaire == FOLLOWUP.key,
         waiting=[choice.value for choice in pending], status_form=status_form,
         override_form=override_form, status_labels=STATUS_LABELS, problem=problem,
         bodymap=bodymap, region_labels={c.code: c.label for c in q.ITEMS["pain_regions"].choices},
