@@ -129,14 +129,24 @@ def test_the_follow_up_page_and_pdf_read_against_the_baseline(app, client, staff
     assert "Days since the last infusion 7" in shown
     assert "cleared to schedule means cleared for the next infusion" in shown
     assert "Maria Alvarez" in shown
+    # The patient page draws the course: a point per submission for each measure, the
+    # infusion on the time axis, the baseline marked; the table holds the same values.
+    course = staff.get(f"/staff/patients/{baseline.patient_id}").get_data(as_text=True)
+    drawn = course[course.index('<svg class="course-chart"'):course.index("</svg>")]
+    assert 'role="img"' in drawn and "baseline" in drawn
+    assert (drawn.count('class="circle"'), drawn.count('class="square"'),
+            drawn.count('class="diamond"'), drawn.count('class="infusion"')) == (2, 2, 2, 1)
     pdf = staff.get(f"/staff/submissions/{reference}.pdf")
     assert pdf.status_code == 200
+    assert_nothing_live(pdf.data)
     reader = PdfReader(io.BytesIO(pdf.data))
     first = " ".join(reader.pages[0].extract_text().split())
     assert reader.metadata.title == f"Follow-up summary {reference}" and reference in first
     assert "Against the baseline" in first and "57.1 % less" in first
     assert "Patient-reported follow-up. Not a diagnosis and not a treatment decision." in first
     whole = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    assert "The course" in whole and "Average pain (0–10)" in whole
+    assert f"Intake {baseline.reference} (baseline) 7 7.3 " in whole
     assert "Is there anything else you want your doctor to know? —" in whole
     # The worklist marks it as a follow-up, named as the patient's intake names them.
     worklist = text_of(staff.get("/staff/"))

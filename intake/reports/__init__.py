@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from intake import clinic
-from intake.models import Submission, SubmissionEvent
+from intake import clinic, course
+from intake.course import Patient
+from intake.models import Submission, SubmissionEvent, db
 from intake.questionnaire import Item
+from intake.questionnaire.followup import FOLLOWUP
+from intake.reports import chart
 from intake.reports.pdf import render_pdf
 from intake.reports.summary import StaffAction, Summary, build_summary
 from intake.workflow import status_label
@@ -85,7 +89,7 @@ def submission_summary(submission: Submission, config: Mapping[str, Any],
         reference_date = clinic.day_of(submission.submitted_at)
     else:
         moment = reference_date = today
-    return build_summary(
+    summary = build_summary(
         answers=submission.answers, score=score, reference=submission.reference,
         submitted_at=moment, reference_date=reference_date, clinic_name=config["CLINIC_NAME"],
         timezone=timezone, phone_region=config["PHONE_REGION"], language=submission.language,
@@ -93,6 +97,20 @@ def submission_summary(submission: Submission, config: Mapping[str, Any],
         rules=clinic.rules(submission.questionnaire), policy=clinic.policy(config),
         actions=staff_actions(submission), inputs=submission.inputs,
     )
+    if submission.questionnaire != FOLLOWUP.key or submission.patient_id is None:
+        return summary
+    patient = db.session.get(Patient, submission.patient_id)
+    rows = course.course(patient)
+    return replace(
+        summary,
+        course_chart=chart.course_chart(rows, [i.given_on for i in course.infusions_of(patient)]),
+        course_table=tuple(
+            (row.day.isoformat(),
+             f"{'Follow-up' if row.follow_up else 'Intake'} {row.submission.reference}"
+             + (" (baseline)" if row.baseline else ""),
+             *("—" if value is None else str(value) for value in
+               (row.nrs_avg_week, None if row.peg is None else f"{row.peg:.1f}", row.phq9)))
+            for row in rows))
 
 
 def submission_pdf(submission: Submission, config: Mapping[str, Any]) -> bytes:

@@ -28,6 +28,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from intake.reports import chart
 from intake.reports.drawing import body_map
 from intake.reports.fonts import FONT, FONT_BOLD, register_fonts
 from intake.reports.summary import Fact, Summary
@@ -119,7 +120,8 @@ class _Document:
 
     def story(self) -> list[Flowable]:
         return [
-            *self.header(), *self.flags(), *self.outcomes(), *self.glance(), *self.indicators(),
+            *self.header(), *self.flags(), *self.outcomes(), *self.course(), *self.glance(),
+            *self.indicators(),
             *self.instruments(), *self.pain(), *self.treatments(), *self.medicines(),
             *self.examination(), *self.answers(), *self.actions(), *self.computed(),
         ]
@@ -197,6 +199,20 @@ class _Document:
     def outcomes(self) -> Iterator[Flowable]:
         """A follow-up's outcomes against the baseline, laid out as the glance is."""
         yield from self.facts_table("Against the baseline", self.summary.outcomes)
+
+    def course(self) -> Iterator[Flowable]:
+        """A follow-up's course: the chart as vectors, then its table."""
+        summary = self.summary
+        if summary.course_chart is None:
+            return
+        yield KeepTogether([*self.heading("The course", "h1"),
+                            chart.drawing(summary.course_chart, 0.85 * FRAME_WIDTH, FONT)])
+        header = ("Date", "Submission", "Average pain", "PEG", "PHQ-9")
+        yield Table(
+            [[self.p(h, "label") for h in header],
+             *([self.p(value, "cell") for value in row] for row in summary.course_table)],
+            colWidths=[w * FRAME_WIDTH for w in (0.16, 0.42, 0.16, 0.13, 0.13)],
+            repeatRows=1, style=_grid_style(header=True))
 
     def glance(self) -> Iterator[Flowable]:
         """At most ten short lines, tight, so that page 1 keeps the scores too."""

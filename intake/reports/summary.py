@@ -18,6 +18,7 @@ from intake import scoring
 from intake.policy import DEFAULT_POLICY, Policy, rules_version
 from intake.questionnaire import ADULT_AGE, Item, Journey, Questionnaire
 from intake.reports import facts
+from intake.reports.chart import Chart
 from intake.reports.examination import BUDAPEST_SIGNS, CLINICIAN_CHECKS, CSS_SIGNS
 from intake.reports.facts import NOT_ASKED_UNDER_18, UNANSWERED, Fact, Reader, answer_words, number
 from intake.scoring import followup
@@ -188,6 +189,10 @@ class Summary:
     questionnaire_version: str
     rules_version: str
     generated_at: str
+    #: A follow-up's course: the chart, and the table it draws (date, submission, average
+    #: pain, PEG, PHQ-9), its text alternative.
+    course_chart: Chart | None = None
+    course_table: tuple[tuple[str, ...], ...] = ()
 
     @property
     def title(self) -> str:

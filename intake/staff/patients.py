@@ -20,6 +20,7 @@ from intake.models import Submission, begin_write, create_draft, db
 from intake.patient.drafts import local_date, new_resume_link
 from intake.questionnaire import INTAKE, phone_as_written
 from intake.questionnaire.followup import FOLLOWUP
+from intake.reports import chart
 from intake.staff.access import bp, roles_required
 from intake.staff.submissions import NOTE_MAX, clean_note, no_control_characters
 from intake.workflow import STATUS_LABELS
@@ -86,6 +87,8 @@ def patient_page(patient: Patient, infusion_form: InfusionForm | None = None,
                  reference_form: ReferenceForm | None = None, problem: str | None = None,
                  code: int = 200) -> Any:
     base = course.baseline(patient)
+    rows, infusions = course.course(patient), course.infusions_of(patient)
+    drawn = chart.course_chart(rows, [infusion.given_on for infusion in infusions])
     intakes = [s for s in course.submissions_of(patient) if s.questionnaire == INTAKE.key]
     changes = db.session.scalars(
         select(PatientChange).where(PatientChange.to_patient_id == patient.id,
@@ -93,7 +96,7 @@ def patient_page(patient: Patient, infusion_form: InfusionForm | None = None,
         .order_by(PatientChange.id.desc())).all()
     return render_template(
         "staff/patient.html", patient=patient, who=identity(patient),
-        rows=course.course(patient), infusions=course.infusions_of(patient),
+        rows=rows, infusions=infusions, chart=drawn, chart_geometry=chart,
         kinds=INFUSION_KINDS, baseline=base, intakes=intakes, changes=changes,
         status_labels=STATUS_LABELS, followup=FOLLOWUP,
         infusion_form=infusion_form or InfusionForm(formdata=None),
