@@ -13,6 +13,7 @@ import pytest
 from helpers import DATA, load_case
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pypdf import PdfReader
 
 from intake.questionnaire import MalformedAnswers
 from intake.scoring import FORBIDDEN_PHRASES
@@ -48,6 +49,18 @@ def test_the_score_command_prints_the_same(runner, path):
                             "routing", "flags", "instruments", "outcomes"}
     assert set(printed["outcomes"]) == {*OUTCOME_KEYS, "pgic", "relief_lasted"}
     assert case_summary(printed) == load_case(path)["expected"]
+
+
+def test_the_score_command_draws_a_follow_ups_pdf_from_its_file(runner, tmp_path: Path):
+    out = tmp_path / "F03.pdf"
+    result = runner.invoke(args=["score", str(FOLLOWUP_CASES[2]), "--pdf", str(out)])
+    assert result.exit_code == 0, result.output
+    reader = PdfReader(out)
+    first = " ".join(reader.pages[0].extract_text().split())
+    assert reader.metadata.title == "Follow-up summary not stored"
+    assert "Patient-reported follow-up. Not a diagnosis and not a treatment decision." in first
+    assert "Against the baseline" in first and "2 points more (33.3 % more)" in first
+    assert "at baseline (2025-06-01)" in first
 
 
 def test_the_flags_words_never_judge_the_course():

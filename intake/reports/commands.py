@@ -24,7 +24,6 @@ from intake.models import Submission, begin_write, db
 from intake.policy import Policy, rules_version
 from intake.questionnaire import (
     INTAKE,
-    QUESTIONNAIRE_VERSION,
     MalformedAnswers,
     clean_answers,
     parse_date,
@@ -62,18 +61,17 @@ def score_command(file: Path, pdf_path: Path | None) -> None:
         _fail(str(file), "not UTF-8 text")
     except MalformedAnswers as error:
         _fail(error.item, error.problem)
-    if pdf_path is not None and score.get("questionnaire") == FOLLOWUP.key:
-        _fail("pdf", "a follow-up's PDF is drawn from its stored submission (flask --app "
-                     "intake pdf REFERENCE)")
     if pdf_path is not None:
         submitted_on = parse_date(data["submitted_on"])
+        rules = clinic.rules(score.get("questionnaire", INTAKE.key))
         summary = build_summary(
-            answers=clean_answers(INTAKE, data["answers"], submitted_on, policy),
+            answers=clean_answers(rules.questionnaire, data["answers"], submitted_on, policy),
             score=score, reference=NO_REFERENCE, submitted_at=submitted_on,
             reference_date=submitted_on, clinic_name=config["CLINIC_NAME"],
             phone_region=config["PHONE_REGION"],
             timezone=config.get("CLINIC_TIMEZONE", "America/New_York"),
-            questionnaire_version=QUESTIONNAIRE_VERSION, policy=policy,
+            questionnaire_version=score["questionnaire_version"], policy=policy, rules=rules,
+            inputs={"baseline": data.get("baseline")},
         )
         try:
             pdf_path.write_bytes(render_pdf(summary, font_dir(config)))
