@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import html
 import re
 import statistics
@@ -117,9 +118,16 @@ SLOWEST = ("4@8({[<369!|170$5+%2" * 7)[:128], ("a1|!@4({[<3690$57+%2e" * 7)[:128
 @pytest.mark.parametrize("password", SLOWEST)
 def test_the_slowest_passwords_to_score_are_checked_quickly(app, password):
     with app.app_context():
-        start = time.perf_counter()
-        password_problem(password, "someone@clinic.example")
-        assert time.perf_counter() - start < 1
+        # The check's own work: not the machine's load, nor a collection of the garbage
+        # a thousand earlier tests left.
+        gc.collect()
+        gc.disable()
+        try:
+            start = time.process_time()
+            password_problem(password, "someone@clinic.example")
+            assert time.process_time() - start < 1
+        finally:
+            gc.enable()
 
 
 def test_a_twenty_character_password_is_checked_in_milliseconds(app):
