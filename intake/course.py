@@ -138,6 +138,7 @@ def followup_inputs(patient: Patient, day: dt.date) -> dict[str, Any]:
     return {
         "last_infusion_on": given[-1].isoformat() if given else None,
         "baseline": None if base is None else {
+            "reference": base.reference,
             "submitted_on": clinic.day_of(base.submitted_at).isoformat(),
             "answers": base.answers},
     }

@@ -4,6 +4,7 @@ baseline on the patient page, the follow-up's page and PDF, links and merges und
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -11,7 +12,7 @@ from html import unescape
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from helpers import CASES, DATA, Patient, csrf_token, load_case, stored
+from helpers import CASES, DATA, Patient, csrf_token, load_case, staff_export, stored
 from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import select, text
@@ -343,3 +344,34 @@ def test_a_spanish_speaking_patient_answers_the_follow_up_in_spanish(app, client
     patient.save_page("/intake/step/fu_side_effects", case["answers"])
     mood = text_of(patient.get("/intake/step/fu_mood"))
     assert "Poco interés o placer en hacer cosas" in mood and "Little interest" not in mood
+
+
+def test_a_follow_ups_export_names_its_patient_baseline_and_outcomes(app, client, staff_client,
+                                                                    clock):
+    case = load_case(FOLLOWUP_CASES[0])
+    baseline = intake_of(app, client, clock, case["baseline"]["answers"],
+                         case["baseline"]["submitted_on"])
+    clock(case["submitted_on"])
+    physician = staff_client("physician")
+    page = f"/staff/patients/{baseline.patient_id}"
+    posted(physician, page, f"{page}/infusions", {"given_on": case["last_infusion_on"],
+                                                  "kind": "series"})
+    patient = Patient(type(client)(app, app.response_class))
+    patient.walk(case["answers"], url=open_link(
+        patient.client, followup_link(physician, baseline.patient_id), "1980-03-15"))
+    token = csrf_token(physician.get("/staff/export").get_data(as_text=True))
+    exported = staff_export(physician, {"csrf_token": token, "format": "csv",
+                                        "questionnaire": "followup"})
+    (row,) = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+    assert (row["patient_key"], row["baseline_reference"]) == (str(baseline.patient_id),
+                                                             baseline.reference)
+    expected = case["expected"]
+    assert row["out_peg"] == str(expected["peg"])
+    assert row["out_nrs_avg_change"] == str(expected["nrs_avg_change"])
+    assert row["out_pain_response"] == expected["pain_response"]
+    assert row["out_pgic_much_improved"] == "true"
+    assert row["out_days_since_infusion"] == "7"
+    token = csrf_token(physician.get("/staff/export").get_data(as_text=True))
+    dictionary = staff_export(physician, {"csrf_token": token, "format": "dictionary",
+                                          "questionnaire": "followup"}).get_data(as_text=True)
+    assert 'out_pain_response,,"substantial (50 % or more less pain)' in dictionary

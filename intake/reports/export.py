@@ -109,6 +109,13 @@ def _instrument(key: str, field: str) -> Value:
     return lambda record: record.score.get("instruments", {}).get(key, {}).get(field)
 
 
+def _outcome(key: str) -> Value:
+    """A follow-up's outcome (its PEG sits with its instruments, as a number)."""
+    if key == "peg":
+        return lambda record: record.score.get("instruments", {}).get("peg")
+    return lambda record: record.score.get("outcomes", {}).get(key)
+
+
 def _answer(item_id: str) -> Value:
     return lambda record: record.answers.get(item_id)
 
@@ -142,6 +149,16 @@ def columns(rules: scoring.Rules) -> tuple[Column, ...]:
         Column("flag_codes", "codes", "The flags raised, urgent first (;-joined)",
                lambda record: [f["code"] for f in record.score.get("flags", [])]),
     ]
+    if rules.outcomes:  # a follow-up: whose, against what, and what came of it
+        columns += [
+            Column("patient_key", "integer", "The patient record it belongs to (the same "
+                   "key on each of the patient's submissions)", _attribute("patient_id")),
+            Column("baseline_reference", "text", "The reference of the baseline intake it "
+                   "is compared with", lambda record: (record.submission.inputs.get(
+                       "baseline") or {}).get("reference")),
+            *(Column(f"out_{key}", kind, words, _outcome(key))
+              for key, kind, words in rules.outcomes),
+        ]
     columns += [Column(f"ind_{key}", "number",
                        _INDICATOR_NAMES.get(key) or key.replace("_", " ").capitalize(),
                        _indicator(key)) for key in rules.indicators]

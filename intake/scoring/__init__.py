@@ -97,6 +97,9 @@ class Rules:
     indicators: tuple[str, ...] = ()
     #: The instruments its scores hold, in the order the exports give them columns.
     instruments: tuple[Instrument, ...] = ()
+    #: Its scores' outcomes against a baseline (a follow-up's): key, type and words, in the
+    #: order the exports give them columns.
+    outcomes: tuple[tuple[str, str, str], ...] = ()
 
 
 def outranked(journey: questionnaire.Journey) -> dict[str, list[dict[str, Any]]]:
