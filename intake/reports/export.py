@@ -101,19 +101,13 @@ def _attribute(name: str) -> Value:
     return lambda record: getattr(record.submission, name)
 
 
-def _indicator(key: str) -> Value:
-    return lambda record: record.score.get("indicators", {}).get(key)
+def _scored(part: str, key: str) -> Value:
+    """One value of the score's ``part`` (its indicators, a follow-up's outcomes)."""
+    return lambda record: record.score.get(part, {}).get(key)
 
 
 def _instrument(key: str, field: str) -> Value:
     return lambda record: record.score.get("instruments", {}).get(key, {}).get(field)
-
-
-def _outcome(key: str) -> Value:
-    """A follow-up's outcome (its PEG sits with its instruments, as a number)."""
-    if key == "peg":
-        return lambda record: record.score.get("instruments", {}).get("peg")
-    return lambda record: record.score.get("outcomes", {}).get(key)
 
 
 def _answer(item_id: str) -> Value:
@@ -151,17 +145,16 @@ def columns(rules: scoring.Rules) -> tuple[Column, ...]:
     ]
     if rules.outcomes:  # a follow-up: whose, against what, and what came of it
         columns += [
-            Column("patient_key", "integer", "The patient record it belongs to (the same "
-                   "key on each of the patient's submissions)", _attribute("patient_id")),
-            Column("baseline_reference", "text", "The reference of the baseline intake it "
-                   "is compared with", lambda record: (record.submission.inputs.get(
-                       "baseline") or {}).get("reference")),
-            *(Column(f"out_{key}", kind, words, _outcome(key))
+            Column("patient_key", "integer", "The patient it belongs to", _attribute("patient_id")),
+            Column("baseline_reference", "text", "The reference of the baseline intake",
+                   lambda r: (r.submission.inputs.get("baseline") or {}).get("reference")),
+            *(Column(f"out_{key}", kind, words,  # its PEG sits with its instruments
+                     _scored("instruments" if key == "peg" else "outcomes", key))
               for key, kind, words in rules.outcomes),
         ]
     columns += [Column(f"ind_{key}", "number",
                        _INDICATOR_NAMES.get(key) or key.replace("_", " ").capitalize(),
-                       _indicator(key)) for key in rules.indicators]
+                       _scored("indicators", key)) for key in rules.indicators]
     keys = [instrument.key for instrument in rules.instruments]
     columns += [Column(f"{key}_total", "integer", f"{key} total; empty when incomplete or "
                        "not asked", _instrument(key, "total")) for key in keys]
