@@ -116,6 +116,11 @@ def submissions_of(patient: Patient) -> list[Submission]:
         .order_by(Submission.submitted_at, Submission.id)))
 
 
+def intakes_of(patient: Patient) -> list[Submission]:
+    """The patient's submitted intakes, oldest first."""
+    return [s for s in submissions_of(patient) if s.questionnaire == INTAKE.key]
+
+
 def infusions_of(patient: Patient) -> list[Infusion]:
     return list(db.session.scalars(select(Infusion).where(Infusion.patient_id == patient.id)
                                    .order_by(Infusion.given_on, Infusion.id)))
@@ -127,7 +132,7 @@ def baseline(patient: Patient) -> Submission | None:
         chosen = db.session.get(Submission, patient.baseline_id)
         if chosen is not None and chosen.patient_id == patient.id:
             return chosen
-    return next((s for s in submissions_of(patient) if s.questionnaire == INTAKE.key), None)
+    return next(iter(intakes_of(patient)), None)
 
 
 def followup_inputs(patient: Patient, day: dt.date) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from intake import audit, clinic, course
 from intake.course import INFUSION_KINDS, Infusion, Patient, PatientChange
 from intake.models import Submission, begin_write, create_draft, db
 from intake.patient.drafts import local_date, new_resume_link
-from intake.questionnaire import INTAKE, phone_as_written
+from intake.questionnaire import phone_as_written
 from intake.questionnaire.followup import FOLLOWUP
 from intake.reports import chart
 from intake.staff.access import bp, roles_required
@@ -74,7 +74,7 @@ def rescored(*patients: Patient) -> None:
 
 def identity(patient: Patient) -> dict[str, str | None]:
     """Who the patient is, as their latest intake gave it."""
-    intakes = [s for s in course.submissions_of(patient) if s.questionnaire == INTAKE.key]
+    intakes = course.intakes_of(patient)
     answers = intakes[-1].answers if intakes else {}
     name = " ".join(filter(None, (answers.get("first_name"), answers.get("last_name"))))
     phone = answers.get("phone")
@@ -89,7 +89,7 @@ def patient_page(patient: Patient, infusion_form: InfusionForm | None = None,
     base = course.baseline(patient)
     rows, infusions = course.course(patient), course.infusions_of(patient)
     drawn = chart.course_chart(rows, [infusion.given_on for infusion in infusions])
-    intakes = [s for s in course.submissions_of(patient) if s.questionnaire == INTAKE.key]
+    intakes = course.intakes_of(patient)
     changes = db.session.scalars(
         select(PatientChange).where(PatientChange.to_patient_id == patient.id,
                                     PatientChange.undone_at.is_(None))
@@ -149,7 +149,7 @@ def followup_link(patient_id: int):
         return patient_page(found, problem="This patient's intake gave no date of birth, "
                             "which a follow-up link asks for: link the intake that does.",
                             code=409)
-    intakes = [s for s in course.submissions_of(found) if s.questionnaire == INTAKE.key]
+    intakes = course.intakes_of(found)
     latest = intakes[-1] if intakes else None
     names = {k: latest.answers.get(k) for k in ("first_name", "last_name")} if latest else {}
     draft = create_draft(latest.language if latest else "en", FOLLOWUP.key, FOLLOWUP.version,
@@ -170,7 +170,7 @@ def choose_baseline(patient_id: int):
     form = BaselineForm()
     begin_write()
     found = open_patient(patient_id, lock=True)
-    intakes = [s for s in course.submissions_of(found) if s.questionnaire == INTAKE.key]
+    intakes = course.intakes_of(found)
     form.submission.choices = [SelectChoice(s.id, s.reference) for s in intakes]
     if not form.validate_on_submit():
         db.session.rollback()
