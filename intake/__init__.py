@@ -14,8 +14,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from intake import audit, bench, jobs, models, patient, settings, staff
+from intake import audit, bench, invitations, jobs, models, patient, settings, staff
 from intake.extensions import babel, csrf, limiter, talisman
+from intake.patient import stop
 from intake.reports import commands
 
 ROOT = settings.ROOT
@@ -83,6 +84,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     app.register_blueprint(patient.bp)
+    app.register_blueprint(stop.bp)
+    app.cli.add_command(invitations.invitations_command)
     staff.init_app(app)
     commands.init_app(app)
     audit.init_app(app)

@@ -20,8 +20,16 @@ CONTACT_WITHIN_DAYS = 2
 
 #: How long a resume link works, from when it is made.
 RESUME_LINK_DAYS = 7
-#: How long a follow-up link staff make for a patient works (followup.md §2).
+#: How long a follow-up link works, made by staff or sent in an invitation (followup.md
+#: §2); also how late an invitation may still go when an infusion is recorded late.
 FOLLOWUP_LINK_DAYS = 14
+#: Days after the newest infusion (by its date) that the follow-up is offered; [] sends
+#: no invitations.
+FOLLOWUP_AFTER_DAYS: list[int] = [7, 28]
+#: Days after an invitation that one reminder goes if the follow-up is not started (0: none).
+FOLLOWUP_REMINDER_DAYS = 3
+#: Clinic time from which a day's invitations and reminders are sent ("HH:MM").
+FOLLOWUP_SEND_AT = "09:00"
 #: Wrong dates of birth before a resume link is locked.
 RESUME_MAX_FAILURES = 5
 #: A patient session ends this long after the draft's last save (reading pages does not

@@ -6,9 +6,12 @@ score reads from outside its answers."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -38,6 +41,8 @@ class Patient(db.Model):
     baseline_id: Mapped[int | None] = mapped_column(Integer)
     #: Set when staff merged this patient into another (undoable).
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
+    #: When the patient asked for no more follow-up invitations (a stop link).
+    invitations_stopped_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     __table_args__ = (Index("ix_patient_match", "dob", "last_key", "first_key", "phone"),)
@@ -56,6 +61,66 @@ class Infusion(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     recorded_by: Mapped[int | None] = mapped_column(ForeignKey("staff_user.id"))
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Invitation(db.Model):
+    """The follow-up offered some days after an infusion (followup.md §2): pending until
+    its day, then sent (with a follow-up draft and its link), or set aside: ``replaced``
+    by a newer infusion, ``stopped`` by the patient, ``unreachable`` (no address, no date
+    of birth to ask), ``missed`` (its day passed while no channel could send)."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: The infusion it follows; its patient is the infusion's (a merge moves both).
+    infusion_id: Mapped[int] = mapped_column(ForeignKey("infusion.id"), index=True)
+    after_days: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[dt.date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    channel: Mapped[str | None] = mapped_column(String(16))
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    __table_args__ = (Index("ix_invitation_state_due", "state", "due_on"),)
+
+
+def stop_token(invitation_id: int) -> str:
+    """The secret in an invitation's stop link: 256 bits made from the app's key, so every
+    message about the invitation carries the same link and nothing is stored."""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, f"followup-stop:{invitation_id}".encode(), hashlib.sha256).hexdigest()
+
+
+def stop_link_patient(invitation_id: int, token: str) -> Patient | None:
+    """The patient a stop link is for, if the link is one we made."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or not hmac.compare_digest(stop_token(invitation_id), token):
+        return None
+    return current_patient(db.session.get(Infusion, invitation.infusion_id).patient_id)
+
+
+def current_patient(patient_id: int) -> Patient:
+    """A patient, or the one it was merged into."""
+    patient = db.session.get(Patient, patient_id)
+    while patient.merged_into_id is not None:
+        patient = db.session.get(Patient, patient.merged_into_id)
+    return patient
+
+
+def stop_invitations(patient: Patient) -> bool:
+    """No more invitations for the patient: the pending ones are stopped. False when they
+    were stopped already."""
+    if patient.invitations_stopped_at is not None:
+        return False
+    patient.invitations_stopped_at = utcnow()
+    infusions = select(Infusion.id).where(Infusion.patient_id == patient.id)
+    db.session.execute(update(Invitation).where(Invitation.infusion_id.in_(infusions),
+                                                Invitation.state == "pending")
+                       .values(state="stopped"))
+    return True
 
 
 class PatientChange(db.Model):

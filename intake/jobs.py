@@ -23,7 +23,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from intake import clinic, mail, upkeep
+from intake import clinic, invitations, mail, upkeep
 from intake.models import Heartbeat, Job, OutboxMessage, begin_write, db
 
 #: The queue; init_app points it at this clinic's storage.
@@ -192,9 +192,10 @@ def run_job(job_id: int) -> None:
 @in_app
 def sweep() -> None:
     """Every minute: the heartbeat, due emails (retries, batched notices, any a request
-    could not queue), and the rows of workers that died."""
+    could not queue), due follow-up invitations, and the rows of workers that died."""
     beat()
     take_back_dead_claims(only_here=False)
+    invitations.send_due()  # their emails are queued as they commit
     for message_id in mail.due():
         enqueue(lambda m=message_id: deliver(m), f"email {message_id}")
     for job_id in waiting_jobs(clinic.now() - REQUEUE_AFTER):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 
 from flask import current_app
@@ -22,8 +23,12 @@ from intake.models import OutboxMessage, begin_write, db
 RESUME_LINK = "resume_link"
 URGENT_NOTICE = "urgent_notice"
 AUDIT_ALERT = "audit_alert"
+FOLLOWUP_INVITATION = "followup_invite"
 #: The subject an urgent notice goes out under: neutral, no health information.
 URGENT_SUBJECT = "Intake waiting"
+#: Lines up to SMTP's own limit: a long link in a header (List-Unsubscribe) stays one
+#: link that a mail program can read, not folded into encoded words.
+POLICY = policy.default.clone(max_line_length=998)
 #: A retry waits MAIL_RETRY_WAIT, then twice as long each time, at most this long.
 LONGEST_WAIT = dt.timedelta(hours=1)
 
@@ -34,13 +39,14 @@ def ready() -> bool:
 
 
 def queue(key: str, kind: str, recipients: list[str], subject: str, body: str,
-          about: str | None = None, due_at: dt.datetime | None = None) -> OutboxMessage:
+          about: str | None = None, due_at: dt.datetime | None = None,
+          headers: dict[str, str] | None = None) -> OutboxMessage:
     """Add a message to this transaction: it is sent once the change that causes it
     commits (the outbox's sweep finds it even if telling the queue fails)."""
     now = clinic.now()
     message = OutboxMessage(key=key, kind=kind, recipients=", ".join(recipients),
                             subject=subject, body=body, about=about, created_at=now,
-                            due_at=due_at or now)
+                            due_at=due_at or now, headers=headers)
     db.session.add(message)
     return message
 
@@ -92,7 +98,7 @@ def next_urgent_slot(now: dt.datetime) -> dt.datetime | None:
 
 def email(rows: list[OutboxMessage]) -> EmailMessage:
     first = rows[0]
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = first.recipients
     # The row's own id: a message sent again (the window after the 250) is the same
@@ -104,6 +110,8 @@ def email(rows: list[OutboxMessage]) -> EmailMessage:
         message.set_content(f"Urgent intakes are waiting on the worklist:\n\n{listed}\n")
     else:
         message["Subject"] = first.subject
+        for name, value in (first.headers or {}).items():
+            message[name] = value
         message.set_content(first.body)
     return message
 
@@ -151,6 +159,7 @@ def deliver(message_id: int, worker: str) -> dt.datetime | None:
     sent = clinic.now()
     for sent_row in rows:
         sent_row.sent_at, sent_row.body, sent_row.worker = sent, "", None  # no link is kept
+        sent_row.headers = None
     db.session.commit()
     return None
 
@@ -163,7 +172,7 @@ def failed(rows: list[OutboxMessage], error: Exception) -> dt.datetime | None:
         row.attempts += 1
         row.worker, row.last_error = None, f"{type(error).__name__}: {error}"[:200]
         if row.attempts >= limit:
-            row.given_up_at, row.body = clinic.now(), ""
+            row.given_up_at, row.body, row.headers = clinic.now(), "", None
             current_app.logger.critical("Gave up sending %s after %d attempts: %s",
                                         row.key, row.attempts, row.last_error)
         else:

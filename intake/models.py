@@ -178,6 +178,8 @@ class ResumeLink(db.Model):
         ForeignKey("submission.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    #: When a right date of birth first opened it (a follow-up invitation is "opened").
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
 
     submission: Mapped[Submission] = relationship(back_populates="resume_links")
 
@@ -323,6 +325,9 @@ class OutboxMessage(Claimed, db.Model):
     recipients: Mapped[str] = mapped_column(Text)
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
+    #: Headers the message carries besides the usual ones (List-Unsubscribe), blanked
+    #: with the body once sent.
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

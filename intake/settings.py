@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import os
+import re
 import sys
 import types
 import typing
@@ -181,6 +182,12 @@ def check_values(config: Mapping[str, Any]) -> None:
     if config["FORCE_HTTPS"] and not config["TRUSTED_HOSTS"]:
         raise SettingsError("TRUSTED_HOSTS is required with FORCE_HTTPS: name the host names "
                             'this site answers to, e.g. ["intake.clinic.example"].')
+    if not re.fullmatch(r"([01][0-9]|2[0-3]):[0-5][0-9]", config["FOLLOWUP_SEND_AT"]):
+        raise SettingsError("FOLLOWUP_SEND_AT expects a clinic time such as \"09:00\"; got "
+                            f"{config['FOLLOWUP_SEND_AT']!r}.")
+    if any(days < 1 for days in config["FOLLOWUP_AFTER_DAYS"]):
+        raise SettingsError("FOLLOWUP_AFTER_DAYS expects whole numbers of days of 1 or more, "
+                            f"e.g. [7, 28]; got {config['FOLLOWUP_AFTER_DAYS']!r}.")
     for name in ("LOGIN_RATE_LIMIT", "NEW_DRAFT_LIMIT"):
         try:
             parse_limit(config[name])

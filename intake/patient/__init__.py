@@ -465,7 +465,7 @@ def resume(token: str):
         link is None
         or not hmac.compare_digest(link.token_hash, hashed)
         or draft.submitted_at is not None
-        or link.expires_at < utcnow()
+        or link.expires_at < clinic.now()
     ):
         abort(404)
     if draft.resume_failures >= limit:
@@ -474,6 +474,7 @@ def resume(token: str):
     if posting and form.validate_on_submit():
         if form.dob.answer == draft.date_of_birth:
             draft.resume_failures = 0
+            link.used_at = link.used_at or utcnow()
             draft.updated_at = utcnow()  # the new session's idle time counts from here
             forget_session()
             hold_session(draft)

@@ -9,6 +9,7 @@ import ipaddress
 import math
 import secrets
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import (
@@ -157,29 +158,30 @@ def can_link(draft: Submission) -> bool:
     return after is None or after in draft.completed_steps
 
 
-def resume_url(token: str) -> str:
-    """The link as shown and sent: on PUBLIC_BASE_URL, never on a request's Host.
+def public_url(endpoint: str, **values: Any) -> str:
+    """A link as shown and sent: on PUBLIC_BASE_URL, never on a request's Host.
 
     Without PUBLIC_BASE_URL (development only) it is on the address the request came to.
     """
     base = current_app.config["PUBLIC_BASE_URL"]
     if base is None:
-        return url_for("patient.resume", token=token, _external=True)
+        return url_for(endpoint, **values, _external=True)
     site = urlsplit(base)
     adapter = current_app.url_map.bind(site.netloc, script_name=site.path or "/",
                                        url_scheme=site.scheme)
-    return adapter.build("patient.resume", {"token": token}, force_external=True)
+    return adapter.build(endpoint, values, force_external=True)
 
 
-def new_resume_link(draft: Submission, days: int | None = None) -> tuple[str, dt.datetime]:
-    """A new private link to the draft and when it expires (RESUME_LINK_DAYS unless told);
-    only its token's hash is kept."""
+def new_resume_link(draft: Submission, days: int | None = None,
+                    expires: dt.datetime | None = None) -> tuple[str, dt.datetime]:
+    """A new private link to the draft and when it expires (in RESUME_LINK_DAYS unless
+    given ``days`` or the moment); only its token's hash is kept."""
     token = secrets.token_urlsafe(32)
     days = current_app.config["RESUME_LINK_DAYS"] if days is None else days
-    expires = utcnow() + dt.timedelta(days=days)
+    expires = expires or clinic.now() + dt.timedelta(days=days)
     draft.resume_links.append(ResumeLink(token_hash=token_hash(token), expires_at=expires))
     del draft.resume_links[:-RESUME_LINKS_KEPT]
-    return resume_url(token), expires
+    return public_url("patient.resume", token=token), expires
 
 
 def draft_to_link() -> Submission | None:

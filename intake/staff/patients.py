@@ -14,10 +14,10 @@ from sqlalchemy import select
 from wtforms import DateField, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Regexp, ValidationError
 
-from intake import audit, clinic, course
+from intake import audit, clinic, course, invitations
 from intake.course import INFUSION_KINDS, Infusion, Patient, PatientChange
-from intake.models import Submission, begin_write, create_draft, db
-from intake.patient.drafts import local_date, new_resume_link
+from intake.models import Submission, begin_write, db
+from intake.patient.drafts import local_date
 from intake.questionnaire import phone_as_written
 from intake.questionnaire.followup import FOLLOWUP
 from intake.reports import chart
@@ -99,6 +99,8 @@ def patient_page(patient: Patient, infusion_form: InfusionForm | None = None,
         rows=rows, infusions=infusions, chart=drawn, chart_geometry=chart,
         kinds=INFUSION_KINDS, baseline=base, intakes=intakes, changes=changes,
         status_labels=STATUS_LABELS, followup=FOLLOWUP,
+        invitation_rows=invitations.of_patient(patient), invitation_states=invitations.STATES,
+        day_of=clinic.day_of,
         infusion_form=infusion_form or InfusionForm(formdata=None),
         reference_form=reference_form or ReferenceForm(formdata=None),
         can_choose_baseline=current_user.has_role("physician") and len(intakes) > 1,
@@ -129,12 +131,16 @@ def record_infusion(patient_id: int):
     infusion = Infusion(patient_id=found.id, given_on=form.given_on.data, kind=form.kind.data,
                         note=form.note.data or None, recorded_by=current_user.id)
     db.session.add(infusion)
+    db.session.flush()
+    planned = invitations.plan(infusion, clinic.today())
     audit.record("infusion_record", f"patient {found.id}",
-                 detail={"given_on": infusion.given_on.isoformat(), "kind": infusion.kind})
+                 detail={"given_on": infusion.given_on.isoformat(), "kind": infusion.kind,
+                         "invitations": [i.due_on.isoformat() for i in planned]})
     rescored(found)
     db.session.commit()
-    flash(f"{INFUSION_KINDS[infusion.kind]} infusion of {infusion.given_on:%d %b %Y} recorded.",
-          "success")
+    offered = ", ".join(f"{i.due_on:%d %b %Y}" for i in planned)
+    flash(f"{INFUSION_KINDS[infusion.kind]} infusion of {infusion.given_on:%d %b %Y} recorded."
+          + (f" Follow-up invitations: {offered}." if offered else ""), "success")
     return redirect(url_for("staff.patient", patient_id=found.id))
 
 
@@ -149,14 +155,7 @@ def followup_link(patient_id: int):
         return patient_page(found, problem="This patient's intake gave no date of birth, "
                             "which a follow-up link asks for: link the intake that does.",
                             code=409)
-    intakes = course.intakes_of(found)
-    latest = intakes[-1] if intakes else None
-    names = {k: latest.answers.get(k) for k in ("first_name", "last_name")} if latest else {}
-    draft = create_draft(latest.language if latest else "en", FOLLOWUP.key, FOLLOWUP.version,
-                         inputs={"dob": found.dob, **names})
-    draft.patient_id = found.id
-    draft.index_names()
-    url, expires = new_resume_link(draft, current_app.config["FOLLOWUP_LINK_DAYS"])
+    draft, url, expires = invitations.start_followup(found)
     audit.record("followup_link", draft.reference, detail={"patient": found.id})
     db.session.commit()
     return render_template("staff/followup_link.html", patient=found, who=identity(found),
