@@ -23,6 +23,7 @@ from helpers import (
     CASES,
     CLINIC_ZONE,
     DATA,
+    Patient,
     csrf_token,
     load_case,
     pdf_text,
@@ -34,8 +35,9 @@ from sqlalchemy import func, select, update
 from intake import clinic, scoring
 from intake import questionnaire as q
 from intake.models import AuditEvent, Submission, SubmissionEvent, db, utcnow
+from intake.questionnaire.followup import FOLLOWUP
 from intake.reports import export as export_module
-from intake.reports.export import FORMATS, Export, ExportFilter, neutralise
+from intake.reports.export import COURSE_DRAFTS, FORMATS, Export, ExportFilter, neutralise
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\0")
 #: security.md, "Spreadsheet injection", and an XSS payload for good measure.
@@ -67,6 +69,43 @@ def submit(patient_client, clock, answers: dict[str, Any], day: str = "2025-06-0
     assert patient_client.walk(answers) in ("/intake/done", "/intake/adults-only")
     with patient_client.client.application.app_context():
         return db.session.scalar(select(Submission.reference).order_by(Submission.id.desc()))
+
+
+FOLLOWUP_CASES = sorted((DATA / "followup").glob("F*.json"))
+FOLLOWUP_LINK = re.compile(r'<textarea id="followup-link"[^>]*>([^<]+)</textarea>')
+
+
+def posted(client, page_url: str, action: str, data: dict[str, Any]):
+    """Post a form of a staff page, with the page's CSRF token."""
+    token = csrf_token(client.get(page_url).get_data(as_text=True))
+    return client.post(action, data={"csrf_token": token, **data})
+
+
+def patient_of(app, reference: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(Submission.patient_id)
+                                 .where(Submission.reference == reference))
+
+
+def followup_sent(app, staff, clock, patient_id: int, answers: dict[str, Any], day: str,
+                  dob: str = "1980-03-15", infused_on: str | None = None) -> str:
+    """The patient answers a follow-up on ``day`` from the link staff made on their page
+    (an infusion recorded first when given); its reference."""
+    clock(day)
+    page = f"/staff/patients/{patient_id}"
+    if infused_on:
+        assert posted(staff, page, f"{page}/infusions",
+                      {"given_on": infused_on, "kind": "series"}).status_code == 302
+    shown = posted(staff, page, f"{page}/followup", {}).get_data(as_text=True)
+    link = FOLLOWUP_LINK.search(shown).group(1).replace("http://localhost", "")
+    patient = Patient(app.test_client())
+    year, month, date = dob.split("-")
+    opened = patient.post(link, data={"dob-month": month, "dob-day": date, "dob-year": year})
+    assert opened.status_code == 302, opened.get_data(as_text=True)
+    assert patient.walk(answers, url=opened.location) == "/intake/done"
+    with app.app_context():
+        return db.session.scalar(select(Submission.reference).where(
+            Submission.questionnaire == FOLLOWUP.key).order_by(Submission.id.desc()))
 
 
 def submit_profiles(patient_client, clock) -> list[str]:
@@ -655,3 +694,144 @@ def test_a_large_export_streams_in_flat_memory(app, runner, tmp_path):
             tracemalloc.stop()
     assert run.rows == 20000 and size > 20000 * 500
     assert peak < 30 * 2**20, f"peak {peak / 2**20:.1f} MiB for 20 000 rows"
+
+
+# --- the course, and the follow-up's dictionary and Questionnaire -------------------------------
+
+
+def a_course(app, patient_client, staff, clock) -> dict[str, str]:
+    """Maria's two intakes (the second typing her name in capitals, with less pain) and a
+    follow-up a week after an infusion; another patient's intake between them. The
+    references by name."""
+    p01, p02 = load_case(CASES[0])["answers"], load_case(CASES[1])["answers"]
+    sent = {"first": submit(patient_client, clock, p01, "2025-06-01"),
+            "other": submit(patient_client, clock, p02, "2025-06-02"),
+            "second": submit(patient_client, clock, {**p01, "first_name": "MARÍA",
+                                                     "nrs_avg_week": 6}, "2025-07-01")}
+    case = load_case(FOLLOWUP_CASES[0])
+    sent["followup"] = followup_sent(app, staff, clock, patient_of(app, sent["first"]),
+                                     case["answers"], case["submitted_on"],
+                                     infused_on=case["last_infusion_on"])
+    assert patient_of(app, sent["second"]) == patient_of(app, sent["first"])
+    return sent
+
+
+COURSE_HEADER = ["patient_key", "reference", "questionnaire", "submitted_on", "baseline",
+                 "days_since_infusion", "nrs_avg_week", "peg", "phq9_total", "routing", "status"]
+
+
+def test_the_course_export_opened_in_libreoffice_reads_a_row_per_submission(
+        app, runner, patient_client, staff_client, clock, tmp_path):
+    sent = a_course(app, patient_client, staff_client("staff", "physician"), clock)
+    maria, other = patient_of(app, sent["first"]), patient_of(app, sent["other"])
+    second = {s.reference: s for s in stored_submissions(app)}[sent["second"]].score
+    out = export(runner, tmp_path, "excel-csv", "--dataset", "course")
+    assert out.read_bytes().startswith(b"\xef\xbb\xbf")
+    sheet = libreoffice_sheet(tmp_path, out.read_bytes())
+    rows = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert rows[0] == COURSE_HEADER
+    # A patient's rows together, oldest first; the day as a date, the numbers as numbers.
+    assert [row[:6] for row in rows[1:]] == [
+        [maria, sent["first"], "intake", dt.datetime(2025, 6, 1), "yes", None],
+        [maria, sent["second"], "intake", dt.datetime(2025, 7, 1), "no", None],
+        [maria, sent["followup"], "followup", dt.datetime(2025, 8, 15), "no", 7],
+        [other, sent["other"], "intake", dt.datetime(2025, 6, 2), "yes", None]]
+    assert [row[6:9] for row in rows[1:4]] == [
+        [7, 7.3, 8], [6, second["indicators"]["peg"], second["instruments"]["phq9"]["total"]],
+        [3, 3.3, 2]]
+    assert [row[9:] for row in rows[1:3]] == [["REVIEW-NO-FLAGS", "new"]] * 2
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f"
+
+    header, *plain = read_csv(export(runner, tmp_path, "csv", "--dataset", "course"))
+    assert header == COURSE_HEADER and plain[2][3:9] == ["2025-08-15", "no", "7", "3", "3.3",
+                                                         "2"]
+    workbook = openpyxl.load_workbook(export(runner, tmp_path, "xlsx", "--dataset", "course"))
+    assert workbook.sheetnames == ["course", "dictionary"]
+    assert [c.value for c in workbook["course"][4]][5:9] == [7, 3, 3.3, 2]
+    assert_text_stays_text(workbook["course"])
+    described = {row[0].value: row[2].value for row in workbook["dictionary"].iter_rows(2)}
+    assert list(described) == COURSE_HEADER
+    assert described["days_since_infusion"] == "Days from the latest infusion to this follow-up"
+    # A filter picks the submissions; each keeps its place in its patient's course.
+    _, *july = read_csv(export(runner, tmp_path, "csv", "--dataset", "course", "--since",
+                               "2025-06-15", "--until", "2025-07-31"))
+    assert [row[1] for row in july] == [sent["second"]] and july[0][4] == "no"
+    assert audit_rows(app)[-1].detail["filter"] == {
+        "since": "2025-06-15", "until": "2025-07-31", "status": None, "dataset": "course"}
+
+
+@pytest.mark.parametrize(("options", "refusal"), [
+    (("--format", "fhir"), "The course is one table: choose the excel-csv, csv, xlsx or "
+                           "dictionary format."),
+    (("--format", "pdf-zip"), "The course is one table"),
+    (("--format", "csv", "--status", "draft"), COURSE_DRAFTS),
+])
+def test_the_course_is_a_table_of_sent_submissions(runner, tmp_path, options, refusal):
+    refused = runner.invoke(args=["export", "--dataset", "course", *options,
+                                  "-o", str(tmp_path / "course.out")])
+    assert refused.exit_code != 0 and refusal in " ".join(refused.output.split())
+
+
+def test_the_course_and_the_follow_up_from_the_export_page(app, staff_client, patient_client,
+                                                          clock):
+    physician = staff_client("staff", "physician")
+    sent = a_course(app, patient_client, physician, clock)
+    html = physician.get("/staff/export").get_data(as_text=True)
+    assert "<legend>What each row is</legend>" in html and 'value="course"' in html
+    assert '<option value="followup">' in html
+
+    def asked(**data: str):
+        token = csrf_token(physician.get("/staff/export").get_data(as_text=True))
+        return staff_export(physician, {"csrf_token": token, **data})
+
+    course = asked(dataset="course", format="xlsx")
+    assert re.fullmatch(r"attachment; filename=course_export_\d{8}\.xlsx",
+                        course.headers["Content-Disposition"])
+    sheet = openpyxl.load_workbook(io.BytesIO(course.get_data()))["course"]
+    assert [row[1].value for row in sheet.iter_rows(2)] == [
+        sent["first"], sent["second"], sent["followup"], sent["other"]]
+    assert [row[4].value for row in sheet.iter_rows(2)] == ["yes", "no", "no", "yes"]
+    row = audit_rows(app)[-1]
+    assert row.actor == physician.email and row.detail["filter"]["dataset"] == "course"
+    job_page = physician.get("/staff/export").get_data(as_text=True)
+    assert "The course, Excel workbook (.xlsx)" in job_page
+    for refused, words in ((asked(dataset="course", format="fhir"), "The course is one table"),
+                           (asked(dataset="course", format="csv", status="draft"),
+                            COURSE_DRAFTS)):
+        assert refused.status_code == 200 and words in refused.get_data(as_text=True)
+
+    questionnaire = asked(format="fhir-questionnaire", questionnaire="followup")
+    assert re.fullmatch(r"attachment; filename=followup_export_\d{8}_questionnaire_fhir\.json",
+                        questionnaire.headers["Content-Disposition"])
+    assert json.loads(questionnaire.get_data())["url"].endswith("/Questionnaire/followup")
+    dictionary = asked(format="dictionary", questionnaire="followup").get_data(as_text=True)
+    ids = [row[0] for row in csv.reader(io.StringIO(dictionary.lstrip("\ufeff")))]
+    assert set(FOLLOWUP.items) <= set(ids) and "patient_key" in ids
+
+
+def test_the_follow_ups_dictionary_and_questionnaire_follow_its_definition(app, runner,
+                                                                           tmp_path):
+    header, *rows = read_csv(export(runner, tmp_path, "dictionary", "--questionnaire",
+                                    "followup"), "utf-8-sig")
+    by_id = {row[0]: row for row in rows}
+    assert [row[0] for row in rows if row[0] in FOLLOWUP.items] == list(FOLLOWUP.items)
+    assert by_id["nrs_avg_week"][1] == "fu_pain"  # the intake's item, in the follow-up's step
+    assert by_id["side_effects_other"][5] == "other in side_effects"
+    assert by_id["out_days_since_infusion"][2:4] == [
+        "Days from the latest infusion to this follow-up", "integer"]
+    assert "dob" not in by_id and "ind_peg" not in by_id
+
+    data = json.loads(export(runner, tmp_path, "fhir-questionnaire", "--questionnaire",
+                             "followup").read_text())
+    Questionnaire.model_validate(data)
+    base = app.config["FHIR_BASE_URL"]
+    assert (data["url"], data["version"]) == (f"{base}/Questionnaire/followup",
+                                              FOLLOWUP.version)
+    assert [group["linkId"] for group in data["item"]] == [step.slug for step in FOLLOWUP.steps]
+    items = {item["linkId"]: item for item in walk_items(data["item"])}
+    assert set(items) == set(FOLLOWUP.items) | {step.slug for step in FOLLOWUP.steps}
+    assert items["side_effects_other"]["enableWhen"] == [{
+        "question": "side_effects", "operator": "=",
+        "answerCoding": {"system": f"{base}/CodeSystem/side_effects", "code": "other"}}]

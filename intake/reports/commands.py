@@ -30,7 +30,14 @@ from intake.questionnaire import (
 )
 from intake.questionnaire.followup import FOLLOWUP
 from intake.reports import font_dir, submission_pdf
-from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, Export, ExportFilter
+from intake.reports.export import (
+    DATASETS,
+    DEFAULT_QUESTIONNAIRE,
+    FORMATS,
+    SUBMISSIONS,
+    Export,
+    ExportFilter,
+)
 from intake.reports.files import private_file
 from intake.reports.fonts import FontMissing
 from intake.reports.pdf import render_pdf
@@ -154,13 +161,18 @@ def rescore_command(since: dt.datetime | None) -> None:
                    "dated by when they were started.")
 @click.option("--questionnaire", default=DEFAULT_QUESTIONNAIRE, show_default=True,
               help="The key of the questionnaire whose submissions to export: one a file.")
+@click.option("--dataset", type=click.Choice(tuple(DATASETS)), default=SUBMISSIONS,
+              show_default=True, help="What a row is: a submission of the questionnaire, "
+                                      "or the course (a row per patient per submission, "
+                                      "every questionnaire; a tabular format only).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               required=True)
 def export_command(export_format: str, since: dt.datetime | None, until: dt.datetime | None,
-                   status: str | None, questionnaire: str, output: Path) -> None:
+                   status: str | None, questionnaire: str, dataset: str,
+                   output: Path) -> None:
     """Write an export, the same as the staff page's, to OUTPUT (mode 0600)."""
     selection = ExportFilter(since and since.date(), until and until.date(), status,
-                             questionnaire)
+                             questionnaire, dataset)
     problem = selection.problem(FORMATS[export_format])
     if problem:
         raise click.UsageError(problem)

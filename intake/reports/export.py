@@ -1,6 +1,7 @@
-"""The exports (contract.md, "Exports"): their columns, which submissions, the formats.
+"""The exports (contract.md, "Exports"): which submissions, the formats.
 
-An export holds one questionnaire's submissions, with that questionnaire's columns.
+An export holds one questionnaire's submissions, with that questionnaire's columns
+(columns.py), or the course of every patient: a row per submission (course_export.py).
 Every spreadsheet cell goes through ``neutralise``; every export writes one audit row
 with its format, filter and row count when its stream ends, however it ends.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -26,10 +27,11 @@ from sqlalchemy import Select, select
 from intake import audit, clinic, scoring
 from intake.models import Submission, db
 from intake.policy import Policy
-from intake.questionnaire import INTAKE, Item, condition, kind_of
-from intake.reports import fhir, font_dir, iso, item_text, parallel, submission_summary
+from intake.questionnaire import INTAKE
+from intake.reports import course_export, fhir, font_dir, parallel, submission_summary
+from intake.reports.columns import Column, Record, columns, dictionary, record_of
+from intake.reports.course_export import COURSE
 from intake.reports.summary import Summary
-from intake.workflow import ROUTINGS, STATUSES
 
 CHUNK = 64 * 1024
 #: Submissions loaded at a time: each holds its answers and score, some 40 KiB in memory.
@@ -38,17 +40,15 @@ XLSX_MAX_ROWS = 1_048_576
 DATES_REVERSED = "The start date is after the end date."
 #: The questionnaire an export holds when none is named.
 DEFAULT_QUESTIONNAIRE = INTAKE.key
-#: The columns an instrument's result gives beyond its total, for a questionnaire scoring
-#: that instrument: (instrument, field, type, description), in the exports' order.
-INSTRUMENT_DETAILS = (
-    ("phq9", "band", "text", "phq9 band"),
-    ("gad7", "band", "text", "gad7 band"),
-    ("dast10", "band", "text", "dast10 band"),
-    ("stop_bang", "band", "text", "stop_bang band"),
-    ("audit_c", "positive", "boolean", "AUDIT-C positive (true/false)"),
-    ("stop_bang", "partial", "boolean",
-     "STOP-Bang scored without BMI or neck size (true/false)"),
-)
+#: What an export's rows are, as the staff page and the command offer it: the default,
+#: one questionnaire's submissions with every answer; or the course of every patient.
+SUBMISSIONS = "submissions"
+DATASETS = {
+    SUBMISSIONS: "Submissions: one questionnaire's, a row each with every answer and score",
+    COURSE: "The course: a row per patient per submission, intakes and follow-ups together "
+            "(average pain, PEG, PHQ-9, the baseline marked)",
+}
+COURSE_DRAFTS = "The course holds sent submissions only: choose another status."
 #: A cell starting with one of these is read as a formula by some spreadsheet (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
@@ -71,137 +71,31 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-# --- the columns, defined once for every tabular format and the dictionary ---------
-
-
-class Record(NamedTuple):
-    """One submission as the column values read it: its JSON parts fetched once."""
-
-    submission: Submission
-    answers: dict[str, Any]
-    score: dict[str, Any]
-    zone: ZoneInfo
-
-
-Value = Callable[[Record], Any]
-
-
-@dataclass(frozen=True)
-class Column:
-    """One column of the tabular exports and the row of the dictionary that describes it."""
-
-    name: str
-    type: str
-    description: str
-    value: Value
-    item: Item | None = None
-
-
-def _attribute(name: str) -> Value:
-    return lambda record: getattr(record.submission, name)
-
-
-def _scored(part: str, key: str) -> Value:
-    """One value of the score's ``part`` (its indicators, a follow-up's outcomes)."""
-    return lambda record: record.score.get(part, {}).get(key)
-
-
-def _instrument(key: str, field: str) -> Value:
-    return lambda record: record.score.get("instruments", {}).get(key, {}).get(field)
-
-
-def _answer(item_id: str) -> Value:
-    return lambda record: record.answers.get(item_id)
-
-
-_INDICATOR_NAMES = {indicator.key: indicator.name for indicator in scoring.INDICATORS}
-
-
-def columns(rules: scoring.Rules) -> tuple[Column, ...]:
-    """The columns of an export of one questionnaire: fixed ones, what its Rules say its
-    scores hold, then every item of its definition."""
-    columns = [
-        Column("reference", "text", "The submission's reference", _attribute("reference")),
-        Column("status", "text", "Its status (" + ", ".join(STATUSES) + ")",
-               _attribute("status")),
-        Column("language", "text", "The language the patient answered in",
-               _attribute("language")),
-        Column("started_at", "datetime", "When the patient started (ISO 8601, UTC)",
-               lambda record: iso(record.submission.started_at)),
-        Column("submitted_at", "datetime", "When the patient submitted (ISO 8601, UTC); "
-               "empty for a draft", lambda record: iso(record.submission.submitted_at)),
-        Column("submitted_at_local", "datetime", "When the patient submitted, in the "
-               "clinic's time zone (ISO 8601 with its offset)",
-               lambda record: iso(record.submission.submitted_at, record.zone)),
-        Column("questionnaire_version", "text", "The questionnaire version answered",
-               _attribute("questionnaire_version")),
-        Column("rules_version", "text", "The rule set of the current score",
-               _attribute("rules_version")),
-        Column("routing", "text", ", ".join(r.code for r in ROUTINGS[:-1]) + " or "
-               + ROUTINGS[-1].code,
-               _attribute("routing")),
-        Column("flag_codes", "codes", "The flags raised, urgent first (;-joined)",
-               lambda record: [f["code"] for f in record.score.get("flags", [])]),
-    ]
-    if rules.outcomes:  # a follow-up: whose, against what, and what came of it
-        columns += [
-            Column("patient_key", "integer", "The patient it belongs to", _attribute("patient_id")),
-            Column("baseline_reference", "text", "The reference of the baseline intake",
-                   lambda r: (r.submission.inputs.get("baseline") or {}).get("reference")),
-            *(Column(f"out_{key}", kind, words,  # its PEG sits with its instruments
-                     _scored("instruments" if key == "peg" else "outcomes", key))
-              for key, kind, words in rules.outcomes),
-        ]
-    columns += [Column(f"ind_{key}", "number",
-                       _INDICATOR_NAMES.get(key) or key.replace("_", " ").capitalize(),
-                       _scored("indicators", key)) for key in rules.indicators]
-    keys = [instrument.key for instrument in rules.instruments]
-    columns += [Column(f"{key}_total", "integer", f"{key} total; empty when incomplete or "
-                       "not asked", _instrument(key, "total")) for key in keys]
-    columns += [Column(f"{key}_{field}", kind, description, _instrument(key, field))
-                for key, field, kind, description in INSTRUMENT_DETAILS if key in keys]
-    columns += [Column(item.id, item.type, item_text(item),
-                       _answer(item.id), item) for item in rules.questionnaire.items.values()]
-    return tuple(columns)
-
-
-DICTIONARY_HEADER = ("id", "step", "question", "type", "choices", "shown-when")
-
-
-def row_values(columns: Sequence[Column], submission: Submission,
-               zone: ZoneInfo) -> list[Any]:
-    """The stored values of one submission, in the order of ``columns``."""
-    record = Record(submission, submission.answers, submission.score or {}, zone)
-    return [column.value(record) for column in columns]
-
-
-def dictionary(columns: Sequence[Column], policy: Policy) -> Iterator[Sequence[str]]:
-    """Its header, then a row per export column: the computed ones, then every item."""
-    yield DICTIONARY_HEADER
-    for column in columns:
-        item = column.item
-        if item is None:
-            yield [column.name, "", column.description, column.type, "", ""]
-        else:
-            rule = condition(item, policy)
-            yield [item.id, item.step, column.description, item.type,
-                   kind_of(item).dictionary_choices(item),
-                   "" if rule is None else rule.text(policy)]
-
-
 # --- which submissions --------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class ExportFilter:
-    """Which submissions: one questionnaire's; clinic-local dates, both included, on
-    submitted_at; a status."""
+    """Which submissions: one questionnaire's, or every patient's for the course;
+    clinic-local dates, both included, on submitted_at; a status."""
 
     since: dt.date | None = None
     until: dt.date | None = None
     status: str | None = None
-    #: The key of the questionnaire they answered: an export never mixes two.
+    #: The key of the questionnaire they answered: an export of submissions never mixes
+    #: two; the course holds every questionnaire.
     questionnaire: str = DEFAULT_QUESTIONNAIRE
+    #: What a row is: a key of DATASETS.
+    dataset: str = SUBMISSIONS
+
+    @property
+    def course(self) -> bool:
+        return self.dataset == COURSE
+
+    @property
+    def contents(self) -> str:
+        """What the file holds, in a word its name starts with: the questionnaire, or course."""
+        return COURSE if self.course else self.questionnaire
 
     @property
     def drafts(self) -> bool:
@@ -211,11 +105,11 @@ class ExportFilter:
     def problem(self, export_format: Format) -> str | None:
         """Why this filter cannot be exported in this format, or None."""
         return (self.questionnaire_problem() or self.dates_problem()
-                or self.drafts_problem(export_format))
+                or self.drafts_problem(export_format) or self.dataset_problem(export_format))
 
     def questionnaire_problem(self) -> str | None:
         """Why the questionnaire cannot be exported (the clinic does not serve it), or None."""
-        if self.questionnaire in clinic.RULES:
+        if self.course or self.questionnaire in clinic.RULES:
             return None
         return (f"The clinic serves no questionnaire called {self.questionnaire}: choose "
                 f"one of {', '.join(clinic.RULES)}.")
@@ -226,13 +120,30 @@ class ExportFilter:
 
     def drafts_problem(self, export_format: Format) -> str | None:
         """Why the format cannot hold the drafts asked for, or None."""
-        return export_format.refuses_drafts if self.drafts else None
+        if not self.drafts:
+            return None
+        return COURSE_DRAFTS if self.course else export_format.refuses_drafts
+
+    def dataset_problem(self, export_format: Format) -> str | None:
+        """Why the format cannot hold these rows (the course is a table only), or None."""
+        if self.dataset not in DATASETS:
+            return f"There is no {self.dataset} export: choose one of {', '.join(DATASETS)}."
+        if self.course and not export_format.tabular:
+            tables = [name for name, known in FORMATS.items() if known.tabular]
+            return (f"The course is one table: choose the {', '.join(tables[:-1])} or "
+                    f"{tables[-1]} format.")
+        return None
 
     def query(self, zone: ZoneInfo) -> Select:
         # Drafts only on request, and only the urgent ones: the only drafts staff see
         # (contract.md, Statuses). Having no submitted_at, they are dated by their start.
         moment = Submission.started_at if self.drafts else Submission.submitted_at
-        query = select(Submission).where(Submission.questionnaire == self.questionnaire)
+        if self.course:  # a patient's submissions together, oldest first, as course.course
+            query = select(Submission).where(Submission.patient_id.is_not(None))
+            order = (Submission.patient_id, moment, Submission.id)
+        else:
+            query = select(Submission).where(Submission.questionnaire == self.questionnaire)
+            order = (moment, Submission.id)
         if self.drafts:
             query = query.where(Submission.submitted_at.is_(None), Submission.urgent)
         else:
@@ -244,13 +155,16 @@ class ExportFilter:
         if self.until:
             end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), zone)
             query = query.where(moment < end)
-        return query.order_by(moment, Submission.id)
+        return query.order_by(*order)
 
     def described(self) -> dict[str, str | None]:
-        """The filter as the audit row records it; the questionnaire when not the default."""
+        """The filter as the audit row records it; the questionnaire and the dataset when
+        not the default (the course holds every questionnaire)."""
         described = {"since": self.since and self.since.isoformat(),
                      "until": self.until and self.until.isoformat(), "status": self.status}
-        if self.questionnaire != DEFAULT_QUESTIONNAIRE:
+        if self.course:
+            described["dataset"] = self.dataset
+        elif self.questionnaire != DEFAULT_QUESTIONNAIRE:
             described["questionnaire"] = self.questionnaire
         return described
 
@@ -283,7 +197,7 @@ class Export:
 
     @cached_property
     def columns(self) -> tuple[Column, ...]:
-        return columns(self.rules)
+        return course_export.COLUMNS if self.filter.course else columns(self.rules)
 
     def submissions(self) -> Iterator[Submission]:
         """The filtered submissions a batch at a time, counted as they are written; the
@@ -294,12 +208,18 @@ class Export:
                 self.rows += 1
                 yield submission
 
+    def records(self) -> Iterator[Record]:
+        """Each submission as its row's values read it."""
+        zone = self.zone
+        if self.filter.course:
+            return course_export.records(self.submissions(), zone)
+        return (record_of(submission, zone) for submission in self.submissions())
+
     def table(self) -> Iterator[list[Any]]:
         """The header, then one row of stored values per submission."""
         yield [column.name for column in self.columns]
-        zone = self.zone
-        for submission in self.submissions():
-            yield row_values(self.columns, submission, zone)
+        for record in self.records():
+            yield [column.value(record) for column in self.columns]
 
     def chunks(self) -> Iterator[bytes]:
         """The export's bytes; one audit row when the stream ends, however it ends."""
@@ -394,7 +314,7 @@ def write_xlsx(export: Export) -> Iterator[bytes]:
             "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False,
             "strings_to_numbers": False})
         as_typed = workbook.add_format({"quote_prefix": True})
-        _sheet(workbook, "submissions", export.table(), as_typed)
+        _sheet(workbook, export.filter.dataset, export.table(), as_typed)
         _sheet(workbook, "dictionary", dictionary(export.columns, export.policy), as_typed)
         workbook.close()
         handle.seek(0)
@@ -467,12 +387,14 @@ class Format:
     file_tag: str = ""
     #: Why it cannot hold drafts; None when it can.
     refuses_drafts: str | None = None
+    #: Whether it writes the table of the columns and rows, so it can hold any dataset.
+    tabular: bool = False
 
     def filename(self, today: dt.date, chosen: ExportFilter) -> str:
-        """A safe download name: the questionnaire, the date, the format and whether it
-        holds urgent drafts, never a patient's name."""
+        """A safe download name: the questionnaire (or course), the date, the format and
+        whether it holds urgent drafts, never a patient's name."""
         drafts = "_urgent_drafts" if chosen.drafts else ""
-        return (f"{chosen.questionnaire}_export_{today:%Y%m%d}{drafts}{self.file_tag}"
+        return (f"{chosen.contents}_export_{today:%Y%m%d}{drafts}{self.file_tag}"
                 f"{self.extension}")
 
 
@@ -481,18 +403,20 @@ FHIR_JSON = "application/fhir+json"
 FORMATS = {format.name: format for format in (
     Format("excel-csv", "Spreadsheet CSV (Excel, LibreOffice): a cell that could start a "
                         "formula begins with ' — so a phone number reads '+1305…",
-           ".csv", CSV, write_excel_csv),
+           ".csv", CSV, write_excel_csv, tabular=True),
     Format("csv", "Plain CSV for programs — values as stored; do not open it in a "
-                  "spreadsheet", ".csv", CSV, write_csv, file_tag="_plain"),
+                  "spreadsheet", ".csv", CSV, write_csv, file_tag="_plain", tabular=True),
     Format("xlsx", "Excel workbook (.xlsx), with a dictionary sheet", ".xlsx",
-           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", write_xlsx),
+           "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", write_xlsx,
+           tabular=True),
     Format("fhir", "FHIR R4 Bundle of QuestionnaireResponses (JSON)", ".json", FHIR_JSON,
            write_fhir, file_tag="_fhir"),
     Format("fhir-questionnaire", "FHIR R4 Questionnaire: the questionnaire itself, no "
                                  "patient data", ".json", FHIR_JSON, write_fhir_questionnaire,
            file_tag="_questionnaire_fhir"),
     Format("dictionary", "Data dictionary: every column, with its question and choices "
-                         "(CSV)", ".csv", CSV, write_dictionary, file_tag="_dictionary"),
+                         "(CSV)", ".csv", CSV, write_dictionary, file_tag="_dictionary",
+           tabular=True),
     Format("pdf-zip", "One physician PDF per submission (ZIP)", ".zip", "application/zip",
            write_pdf_zip, file_tag="_pdfs",
            refuses_drafts="Drafts have no PDF: choose another status or format."),

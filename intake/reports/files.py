@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from intake import audit, clinic, jobs, upkeep
 from intake.models import Job, begin_write, db
-from intake.reports.export import FORMATS, Export, ExportFilter
+from intake.reports.export import DATASETS, FORMATS, SUBMISSIONS, Export, ExportFilter
 
 EXPORT = "export"
 #: How often a running export writes its progress to its row.
@@ -47,7 +47,14 @@ def selection(job: Job) -> ExportFilter:
     params = job.params
     return ExportFilter(*(dt.date.fromisoformat(params[key]) if params[key] else None
                           for key in ("since", "until")),
-                        params["status"], params["questionnaire"])
+                        params["status"], params["questionnaire"],
+                        params.get("dataset", SUBMISSIONS))  # asked for before the course
+
+
+def title(job: Job) -> str:
+    """What the export is, as its pages name it: the format, and the course when it is."""
+    chosen, words = selection(job), FORMATS[job.params["format"]].label.split(":")[0]
+    return f"{DATASETS[chosen.dataset].split(':')[0]}, {words}" if chosen.course else words
 
 
 def download_name(job: Job) -> str:
@@ -61,7 +68,7 @@ def request_export(owner_id: int, export_format: str, chosen: ExportFilter) -> J
     job = Job(kind=EXPORT, owner_id=owner_id, created_at=clinic.now(), params={
         "format": export_format, "since": chosen.since and chosen.since.isoformat(),
         "until": chosen.until and chosen.until.isoformat(), "status": chosen.status,
-        "questionnaire": chosen.questionnaire})
+        "questionnaire": chosen.questionnaire, "dataset": chosen.dataset})
     jobs.submit(job)
     audit.record("export_request", f"job:{job.id}",
                  detail={"format": export_format, "filter": chosen.described()})

@@ -15,7 +15,13 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 from intake import audit, clinic, jobs
 from intake.models import Job, db
 from intake.reports import files
-from intake.reports.export import DEFAULT_QUESTIONNAIRE, FORMATS, ExportFilter
+from intake.reports.export import (
+    DATASETS,
+    DEFAULT_QUESTIONNAIRE,
+    FORMATS,
+    SUBMISSIONS,
+    ExportFilter,
+)
 from intake.reports.summary import local_time
 from intake.staff.access import bp, roles_required
 from intake.workflow import STATUS_LABELS
@@ -31,6 +37,9 @@ STATUS_CHOICES = [
 
 
 class ExportForm(FlaskForm):
+    #: A post without one exports submissions, as before the course could be chosen.
+    dataset = RadioField("What each row is", choices=list(DATASETS.items()),
+                         default=SUBMISSIONS)
     #: Its choices are the questionnaires served when the form is made; a post without
     #: one exports the default.
     questionnaire = SelectField("Questionnaire", default=DEFAULT_QUESTIONNAIRE)
@@ -49,7 +58,7 @@ class ExportForm(FlaskForm):
 
     def selection(self) -> ExportFilter:
         return ExportFilter(self.since.data, self.until.data, self.status.data or None,
-                            self.questionnaire.data)
+                            self.questionnaire.data, self.dataset.data)
 
     def validate_until(self, field: Any) -> None:
         problem = self.selection().dates_problem()
@@ -59,6 +68,12 @@ class ExportForm(FlaskForm):
     def validate_status(self, field: Any) -> None:
         chosen = FORMATS.get(self.format.data)  # an unknown one fails the format field
         if chosen is not None and (problem := self.selection().drafts_problem(chosen)):
+            raise ValidationError(problem)
+
+    def validate_format(self, field: Any) -> None:
+        chosen = FORMATS.get(field.data)  # an unknown one fails the field's own choices
+        if chosen is not None and self.dataset.data in DATASETS and (
+                problem := self.selection().dataset_problem(chosen)):
             raise ValidationError(problem)
 
 
@@ -85,8 +100,8 @@ def export():
     recent = db.session.scalars(select(Job).where(Job.owner_id == current_user.id,
                                                   Job.kind == files.EXPORT)
                                 .order_by(Job.id.desc()).limit(RECENT)).all()
-    return render_template("staff/export.html", form=form, recent=recent,
-                           formats=FORMATS, **page_values())
+    return render_template("staff/export.html", form=form, recent=recent, title=files.title,
+                           **page_values())
 
 
 def own_job(job_id: int) -> Job:
@@ -102,7 +117,7 @@ def own_job(job_id: int) -> Job:
 def export_job(job_id: int):
     job = own_job(job_id)
     size = files.size_words(job.result["bytes"]) if job.state == "done" else None
-    return render_template("staff/export_job.html", job=job, format=FORMATS[job.params["format"]],
+    return render_template("staff/export_job.html", job=job, title=files.title(job),
                            expires_at=files.expires_at(job), size=size, **page_values())
 
 
