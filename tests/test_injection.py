@@ -171,9 +171,10 @@ def test_csv_and_fhir_carry_every_payload_exactly(app, runner, sent, tmp_path):
 
     data = json.loads(export(runner, tmp_path, "fhir").read_text(encoding="utf-8"))
     Bundle.model_validate(data)
-    assert len(data["entry"]) == len(sent)
-    for entry in data["entry"]:
-        response = entry["resource"]
+    responses = [entry["resource"] for entry in data["entry"]
+                 if entry["resource"]["resourceType"] == "QuestionnaireResponse"]
+    assert len(responses) == len(sent)
+    for response in responses:
         answers = {item["linkId"]: item["answer"]
                    for group in response["item"] for item in group["item"]}
         for item_id, value in sent[response["id"]].items():

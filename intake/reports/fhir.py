@@ -1,5 +1,11 @@
 """FHIR R4: submissions as a Bundle of QuestionnaireResponses, and the Questionnaire itself.
 
+A response names its patient as its subject: the bundle holds each patient once, before
+their first response, and beside each sent response an Observation for each of its course
+measures that has a value (PHQ-9 total, PEG, average pain), derived from the response.
+Inside the bundle a resource is referred to as ``Type/id``, its fullUrl that under the
+clinic's FHIR base.
+
 Each questionnaire the clinic serves has its own canonical URL, named by its key. The
 Questionnaire is generated from its definition: a shown-when rule becomes flat
 ``enableWhen`` entries where they can say it, else the SDC ``enableWhenExpression`` in
@@ -11,11 +17,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from intake import clinic
-from intake.models import Submission, utcnow
+from intake import clinic, course
+from intake.course import CourseRow, Patient
+from intake.models import Submission, db, utcnow
 from intake.policy import Policy
 from intake.questionnaire import (
     ADULT_AGE,
@@ -33,12 +41,50 @@ from intake.questionnaire import (
     number,
 )
 from intake.reports import iso, item_text
+from intake.reports.columns import INDICATOR_NAMES, patient_key
+from intake.reports.course_export import AVERAGE_PAIN
 
 SDC_ENABLE_WHEN = ("http://hl7.org/fhir/uv/sdc/StructureDefinition/"
                    "sdc-questionnaire-enableWhenExpression")
 HIDDEN = "http://hl7.org/fhir/StructureDefinition/questionnaire-hidden"
 MIN_VALUE = "http://hl7.org/fhir/StructureDefinition/minValue"
 MAX_VALUE = "http://hl7.org/fhir/StructureDefinition/maxValue"
+LOINC = "http://loinc.org"
+#: A score with decimals as an Observation holds it: a Quantity (it has no valueDecimal).
+SCORE_UNIT = {"unit": "score", "system": "http://unitsofmeasure.org", "code": "{score}"}
+SURVEY = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                      "code": "survey", "display": "Survey"}]}
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A course measure the bundle carries as an Observation: its code, its value type, and
+    how the patient's course reads it (course.course: the one reader of both questionnaires)."""
+
+    #: The clinic's code for it, unless LOINC has one.
+    code: str
+    display: str
+    read: Callable[[CourseRow], int | float | None]
+    loinc: str | None = None
+    #: One decimal (the PEG), else a whole number.
+    decimal: bool = False
+
+    def concept(self, base: str) -> dict[str, Any]:
+        system, code = (LOINC, self.loinc) if self.loinc else (measure_system(base), self.code)
+        return {"coding": [{"system": system, "code": code, "display": self.display}]}
+
+    def value(self, value: int | float) -> dict[str, Any]:
+        if self.decimal:
+            return {"valueQuantity": {"value": value, **SCORE_UNIT}}
+        return {"valueInteger": int(value)}
+
+
+MEASURES = (
+    Measure("phq9_total", "Patient Health Questionnaire 9 item (PHQ-9) total score "
+            "[Reported]", lambda row: row.phq9, loinc="44261-6"),
+    Measure("peg", INDICATOR_NAMES["peg"], lambda row: row.peg, decimal=True),
+    Measure(AVERAGE_PAIN.id, item_text(AVERAGE_PAIN), lambda row: row.nrs_avg_week),
+)
 
 
 def _coding(base: str, item: Item, code: str, display: bool = True) -> dict[str, str]:
@@ -72,6 +118,25 @@ def base_url(config: Mapping[str, Any]) -> str:
     return config["FHIR_BASE_URL"].rstrip("/")
 
 
+def measure_system(base: str) -> str:
+    """The clinic's own code system of the measures LOINC has no code for."""
+    return f"{base}/CodeSystem/course-measures"
+
+
+def patient_system(base: str) -> str:
+    """Where the clinic's patient keys come from."""
+    return f"{base}/NamingSystem/patient-key"
+
+
+def _local(resource_type: str, resource_id: str) -> str:
+    """How a resource is named inside the bundle; its fullUrl is this under the base."""
+    return f"{resource_type}/{resource_id}"
+
+
+def _reference(resource: Mapping[str, Any]) -> dict[str, str]:
+    return {"reference": _local(resource["resourceType"], resource["id"])}
+
+
 def canonical_url(base: str, key: str) -> str:
     """A questionnaire's canonical URL, by its key; a response names it with its version."""
     return f"{base}/Questionnaire/{key}"
@@ -102,13 +167,72 @@ def response_resource(submission: Submission, base: str) -> dict[str, Any]:
         "status": "completed" if submitted else "in-progress",
         "authored": iso(submission.submitted_at if submitted else submission.updated_at),
     }
+    key = patient_key(submission)
+    if key is not None:  # a draft of an intake, or a submission not yet placed, has none
+        resource["subject"] = {"reference": _local("Patient", str(key))}
     if groups:
         resource["item"] = groups
     return resource
 
 
+def patient_resource(patient: Patient, rows: Sequence[CourseRow], base: str) -> dict[str, Any]:
+    """A patient as little as names them: the clinic's patient key, and the name and date
+    of birth their latest intake gave, as the patient page shows them (the responses in
+    the bundle carry those answers already)."""
+    key = str(patient.id)
+    resource: dict[str, Any] = {"resourceType": "Patient", "id": key,
+                                "identifier": [{"system": patient_system(base), "value": key}]}
+    intakes = [row.submission.answers for row in rows if not row.follow_up]
+    answers = intakes[-1] if intakes else {}
+    name = {"family": answers.get("last_name"),
+            "given": [answers["first_name"]] if answers.get("first_name") else None}
+    if any(name.values()):
+        resource["name"] = [{part: value for part, value in name.items() if value}]
+    if answers.get("dob") or patient.dob:
+        resource["birthDate"] = answers.get("dob") or patient.dob
+    return resource
+
+
+def _measured(row: CourseRow) -> list[tuple[Measure, int | float]]:
+    """The measures a course row has a value for (an incomplete PHQ-9 has no total)."""
+    return [(measure, value) for measure in MEASURES if (value := measure.read(row)) is not None]
+
+
+def observation(measure: Measure, value: int | float, response: Mapping[str, Any],
+                base: str) -> dict[str, Any]:
+    """A measure of a sent response: about its patient, when it was authored, from it."""
+    return {
+        "resourceType": "Observation",
+        "id": f"{response['id']}-{measure.code.replace('_', '-')}",  # an id has no "_"
+        "status": "final", "category": [SURVEY], "code": measure.concept(base),
+        "subject": response["subject"], "effectiveDateTime": response["authored"],
+        "derivedFrom": [_reference(response)], **measure.value(value),
+    }
+
+
+def resources(submissions: Iterable[Submission], base: str) -> Iterator[dict[str, Any]]:
+    """Each submission's response, after its patient the first time they come, and
+    followed by its measures. A patient's course is read once, when they first come;
+    what is kept of it until their responses come is the measures' values."""
+    measured: dict[int, list[tuple[Measure, int | float]]] = {}
+    seen: set[int] = set()
+    for submission in submissions:
+        key = patient_key(submission)
+        if key is not None and key not in seen:
+            seen.add(key)
+            patient = db.session.get(Patient, key)
+            rows = course.course(patient)
+            measured.update((row.submission.id, _measured(row)) for row in rows)
+            yield patient_resource(patient, rows, base)
+        response = response_resource(submission, base)
+        yield response
+        for measure, value in measured.pop(submission.id, ()):
+            yield observation(measure, value, response, base)
+
+
 def bundle(submissions: Iterable[Submission], config: Mapping[str, Any]) -> Iterator[bytes]:
-    """A Bundle of type collection, one QuestionnaireResponse entry per submission."""
+    """A Bundle of type collection: each submission's QuestionnaireResponse, its patient
+    once, and its measures as Observations."""
     base = base_url(config)
     head = {"resourceType": "Bundle", "id": str(uuid.uuid4()), "type": "collection",
             "timestamp": iso(utcnow())}
@@ -116,9 +240,8 @@ def bundle(submissions: Iterable[Submission], config: Mapping[str, Any]) -> Iter
     yield json.dumps(head, ensure_ascii=False)[:-1].encode("utf-8")
     separator = ', "entry": [\n'
     entries = 0
-    for submission in submissions:
-        entry = {"fullUrl": f"{base}/QuestionnaireResponse/{submission.reference}",
-                 "resource": response_resource(submission, base)}
+    for resource in resources(submissions, base):
+        entry = {"fullUrl": f"{base}/{_reference(resource)['reference']}", "resource": resource}
         text = json.dumps(entry, ensure_ascii=False, separators=(",", ":"))
         yield (separator + text).encode("utf-8")
         separator = ",\n"
