@@ -43,7 +43,9 @@ from support.browser import (
     tab_to,
 )
 
+from intake import invitations
 from intake import questionnaire as q
+from intake.course import Invitation
 from intake.models import Submission, db
 
 pytestmark = pytest.mark.browser
@@ -501,6 +503,11 @@ def test_the_patient_page_and_every_follow_up_page_pass_axe(app, live_server, op
         opened.get_by_role("button", name="Continue", exact=True).click()
     assert urlsplit(opened.url).path == "/intake/step/fu_pain"
     walk_and_check(audit, "F03", case["answers"], url="/intake/step/fu_pain")
+    # The stop link of the infusion's invitations: its page, then the page once pressed.
+    with app.app_context():
+        stop = invitations.stop_url(db.session.scalars(select(Invitation)).first())
+    audit.open(urlsplit(stop).path, "followup-stop")
+    audit.submit("Stop these messages", "followup-stopped")
     print("\n" + staff.report() + "\n" + audit.report())
     assert_clean(staff)
     assert_clean(audit)
