@@ -1,5 +1,6 @@
 """Every payload in every free-text item, sent through the patient pages, then read back
-from the physician's PDF and from every export: shown as typed, never live."""
+from the physician's PDF and from every export: shown as typed, never live. The
+follow-up's free text goes through every export of the follow-up the same way."""
 
 from __future__ import annotations
 
@@ -13,19 +14,24 @@ from pathlib import Path
 import openpyxl
 import pytest
 from fhir.resources.R4B.bundle import Bundle
-from helpers import stored
+from helpers import load_case, stored
 from pypdf import PdfReader
-from support.payloads import FORMULA_PAYLOADS, submissions, typed
+from support.payloads import FORMULA_PAYLOADS, LONG_TEXT, carried, groups, submissions, typed
 from test_export import (
+    FOLLOWUP_CASES,
     TRIGGERS,
     assert_text_stays_text,
     export,
+    followup_sent,
     libreoffice_sheet,
+    patient_of,
     read_csv,
     submit,
 )
 from test_pdf import extract, flat
 
+from intake.questionnaire import normalise_text
+from intake.questionnaire.followup import FOLLOWUP
 from intake.reports.export import neutralise
 
 #: pdftotext's marks around a right-to-left word.
@@ -50,6 +56,39 @@ def sent(app, patient_client, clock) -> dict[str, dict[str, str]]:
         kept = stored(app, reference).answers
         assert {item_id: kept.get(item_id) for item_id in text} == text
         sent[reference] = text
+    return sent
+
+
+FOLLOWUP_TEXT = [item for item in FOLLOWUP.items.values()
+                 if item.type in ("text", "text_multiline")]
+
+
+@pytest.fixture
+def followups(app, patient_client, staff_client, clock) -> dict[str, dict[str, str]]:
+    """One patient's follow-ups, each from a link staff made, that put every payload into
+    every free-text item of the follow-up (each payload also starting some answer), then
+    the longest text; by reference, the free text each one typed."""
+    case = load_case(FOLLOWUP_CASES[0])
+    baseline = submit(patient_client, clock, case["baseline"]["answers"],
+                      case["baseline"]["submitted_on"])
+    clock(case["submitted_on"])  # staff sign in on the day the patient answers
+    staff = staff_client("staff", "physician")
+    opened = {**case["answers"], "side_effects": ["headache", "other"], "er_visit": "yes",
+              "med_changes": "yes"}
+    sent = {}
+    # The follow-up has few free-text items: a group takes as many follow-ups as it needs
+    # for each of its payloads to start an answer.
+    for group in [*groups(), [LONG_TEXT]]:
+        for first in range(0, len(group), len(FOLLOWUP_TEXT)):
+            turns = [(first + n) % len(group) for n in range(len(FOLLOWUP_TEXT))]
+            answers = {**opened, **{
+                item.id: carried(item, group[turn:] + group[:turn]) or "plain"
+                for turn, item in zip(turns, FOLLOWUP_TEXT, strict=True)}}
+            reference = followup_sent(app, staff, clock, patient_of(app, baseline), answers,
+                                      case["submitted_on"])
+            text = {item.id: normalise_text(answers[item.id]) for item in FOLLOWUP_TEXT}
+            assert {k: stored(app, reference).answers[k] for k in text} == text
+            sent[reference] = text
     return sent
 
 
@@ -179,3 +218,50 @@ def test_csv_and_fhir_carry_every_payload_exactly(app, runner, sent, tmp_path):
                    for group in response["item"] for item in group["item"]}
         for item_id, value in sent[response["id"]].items():
             assert answers[item_id] == [{"valueString": value}], (response["id"], item_id)
+
+
+def test_a_follow_ups_payloads_come_out_of_every_export_as_typed_and_never_live(
+        app, runner, followups, tmp_path):
+    typed_first = [value for text in followups.values() for value in text.values()]
+    for formula in FORMULA_PAYLOADS:
+        assert any(value.startswith(formula) for value in typed_first), formula
+    out = export(runner, tmp_path, "excel-csv", "--questionnaire", "followup")
+    header, *rows = read_csv(out, "utf-8-sig")
+    for row in [header, *rows]:
+        for cell in row:
+            assert not cell.startswith(TRIGGERS), repr(cell)
+    cells = rows_by_reference(header, rows)
+    sheet = libreoffice_sheet(tmp_path, out.read_bytes())
+    converted = {row[0].value: dict(zip(header, row, strict=True))
+                 for row in sheet.iter_rows(min_row=2)}
+    for converted_row in sheet.iter_rows():
+        for cell in converted_row:
+            assert cell.data_type != "f", (cell.coordinate, cell.value)
+    for reference, text in followups.items():
+        for item_id, value in text.items():
+            assert cells[reference][item_id] == neutralise(value), (reference, item_id)
+            cell = converted[reference][item_id]
+            assert cell.data_type == "s" and cell.value == neutralise(value), (reference, item_id)
+
+    workbook = openpyxl.load_workbook(export(runner, tmp_path, "xlsx", "--questionnaire",
+                                             "followup"))
+    assert_text_stays_text(workbook["submissions"])
+    header = [cell.value for cell in workbook["submissions"][1]]
+    cells = rows_by_reference(header, [[c.value for c in row]
+                                       for row in workbook["submissions"].iter_rows(2)])
+    plain_header, *plain_rows = read_csv(export(runner, tmp_path, "csv", "--questionnaire",
+                                                "followup"))
+    plain = rows_by_reference(plain_header, plain_rows)
+    data = json.loads(export(runner, tmp_path, "fhir", "--questionnaire", "followup")
+                      .read_text(encoding="utf-8"))
+    Bundle.model_validate(data)
+    responses = {entry["resource"]["id"]: entry["resource"] for entry in data["entry"]
+                 if entry["resource"]["resourceType"] == "QuestionnaireResponse"}
+    assert set(cells) == set(plain) == set(responses) == set(followups)
+    for reference, text in followups.items():
+        answers = {item["linkId"]: item["answer"]
+                   for group in responses[reference]["item"] for item in group["item"]}
+        for item_id, value in text.items():
+            assert cells[reference][item_id] == value, (reference, item_id)
+            assert plain[reference][item_id] == value, (reference, item_id)
+            assert answers[item_id] == [{"valueString": value}], (reference, item_id)
