@@ -78,7 +78,9 @@ class Invitation(db.Model):
     due_on: Mapped[dt.date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16), default="pending")
     channel: Mapped[str | None] = mapped_column(String(16))
-    draft_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id"))
+    #: The follow-up it sent (None once an abandoned draft is purged).
+    draft_id: Mapped[int | None] = mapped_column(ForeignKey("submission.id",
+                                                            ondelete="SET NULL"))
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     reminded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())

@@ -186,7 +186,8 @@ def remind(invitation_id: int) -> bool:
     draft = db.session.get(Submission, invitation.draft_id)
     patient = course.current_patient(db.session.get(Infusion, invitation.infusion_id).patient_id)
     reached = reach(patient)
-    if (invitation.reminded_at is not None or draft.completed_steps or draft.submitted_at
+    if (invitation.reminded_at is not None or draft is None or draft.completed_steps
+            or draft.submitted_at
             or invitation.expires_at <= clinic.now() or reached is None
             or setting_aside(invitation, patient, clinic.today()) is not None):
         db.session.rollback()

@@ -264,3 +264,21 @@ def test_the_invitation_is_in_the_language_of_the_intake(app, runner, staff_clie
     assert message["Subject"] == ("The Pain Clinic: un cuestionario breve antes de su próxima "
                                   "visita está listo")
     assert "El enlace funciona hasta el 23 de marzo de 2026." in body_of(message)
+
+
+def test_an_unanswered_follow_up_is_purged_like_any_abandoned_draft(
+        app, runner, staff_client, clock, patient_record, mail_inbox):
+    clock("2026-03-02")
+    record(staff_client, patient_record, "2026-03-02")
+    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    with app.app_context():  # the draft last saved past the retention
+        db.session.execute(update(Submission).where(Submission.submitted_at.is_(None))
+                           .values(updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
+        db.session.commit()
+    purged = runner.invoke(args=["purge-drafts"])
+    assert purged.exit_code == 0, purged.output
+    with app.app_context():
+        (sent,) = db.session.scalars(select(Invitation).where(Invitation.state == "sent"))
+        assert sent.draft_id is None
+    page = text_of(staff_client("staff").get(f"/staff/patients/{patient_record}"))
+    assert "Sent 2026-03-09 — — —" in page

@@ -31,7 +31,7 @@ def upgrade():
         sa.Column('reminded_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['infusion_id'], ['infusion.id']),
-        sa.ForeignKeyConstraint(['draft_id'], ['submission.id']),
+        sa.ForeignKeyConstraint(['draft_id'], ['submission.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_invitation_infusion_id', 'invitation', ['infusion_id'])
