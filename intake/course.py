@@ -112,6 +112,13 @@ def current_patient(patient_id: int) -> Patient:
     return patient
 
 
+def invitations_stopped(patient: Patient) -> bool:
+    """Whether the patient, or a patient merged into them, stopped the invitations."""
+    return patient.invitations_stopped_at is not None or db.session.scalar(
+        select(Patient.id).where(Patient.merged_into_id == patient.id,
+                                 Patient.invitations_stopped_at.is_not(None)).limit(1)) is not None
+
+
 def stop_invitations(patient: Patient) -> bool:
     """No more invitations for the patient: the pending ones are stopped. False when they
     were stopped already."""

@@ -131,7 +131,7 @@ def start_followup(patient: Patient, expires: dt.datetime | None = None
 
 def setting_aside(invitation: Invitation, patient: Patient, today: dt.date) -> str | None:
     """Why an invitation is not to be sent now, as the state it takes; None to send it."""
-    if patient.invitations_stopped_at is not None:
+    if course.invitations_stopped(patient):
         return "stopped"
     if course.infusions_of(patient)[-1].id != invitation.infusion_id:
         return "replaced"

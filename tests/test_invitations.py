@@ -282,3 +282,22 @@ def test_an_unanswered_follow_up_is_purged_like_any_abandoned_draft(
         assert sent.draft_id is None
     page = text_of(staff_client("staff").get(f"/staff/patients/{patient_record}"))
     assert "Sent 2026-03-09 — — —" in page
+
+
+def test_a_stop_holds_after_its_patient_is_merged_into_another(
+        app, client, runner, staff_client, clock, patient_record, mail_inbox):
+    """The same person's second record (another phone) is merged into the first after
+    they stopped the invitations from the second: the stop still holds."""
+    second = intake_of(app, client, clock, {**P01["answers"], "email": ADDRESS,
+                                            "phone": "+13055550199"}, "2026-03-01")
+    assert second.patient_id != patient_record
+    record(staff_client, second.patient_id, "2026-03-01")
+    run_days(runner, clock, "2026-03-08", "2026-03-08")
+    client.post(stop_in(emails(mail_inbox)[0]), data={"List-Unsubscribe": "One-Click"})
+    staff = staff_client("staff")
+    page = f"/staff/patients/{patient_record}"
+    merged = posted(staff, page, f"{page}/merge", {"reference": second.reference})
+    assert merged.status_code == 302
+    record(staff_client, patient_record, "2026-03-09")
+    run_days(runner, clock, "2026-03-10", "2026-04-10")
+    assert len(mail_inbox) == 1
