@@ -207,10 +207,11 @@ def sending_time() -> bool:
     return clinic.now().strftime("%H:%M") >= current_app.config["FOLLOWUP_SEND_AT"]
 
 
-def send_due() -> dict[str, int]:
-    """Send the invitations and reminders due now; how many ended in each state."""
+def send_due(any_hour: bool = False) -> dict[str, int]:
+    """Send the invitations and reminders due today, once the day has reached
+    FOLLOWUP_SEND_AT (or at ``any_hour``); how many ended in each state."""
     counts: dict[str, int] = {}
-    if not sending_time() or not any(channel.ready() for channel in CHANNELS):
+    if not (any_hour or sending_time()) or not any(channel.ready() for channel in CHANNELS):
         return counts
     today = clinic.today()
     for invitation_id in db.session.scalars(select(Invitation.id).where(
@@ -246,9 +247,9 @@ def of_patient(patient: Patient) -> list[tuple[Invitation, Infusion, Submission 
 @click.command("invitations")
 @with_appcontext
 def invitations_command() -> None:
-    """Send the follow-up invitations and reminders due now (the job consumer does this
-    every minute)."""
-    counts = send_due()
+    """Send the follow-up invitations and reminders due today, whatever the hour (the job
+    consumer sends them every minute from FOLLOWUP_SEND_AT)."""
+    counts = send_due(any_hour=True)
     if not counts:
         click.echo("Nothing to send now (or no channel is set up: MAIL_SERVER).")
     for state, count in sorted(counts.items()):

@@ -9,6 +9,7 @@ import datetime as dt
 import re
 from email import message_from_bytes, policy
 from email.message import Message
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import CASES, Patient, load_case
@@ -300,4 +301,16 @@ def test_a_stop_holds_after_its_patient_is_merged_into_another(
     assert merged.status_code == 302
     record(staff_client, patient_record, "2026-03-09")
     run_days(runner, clock, "2026-03-10", "2026-04-10")
+    assert len(mail_inbox) == 1
+
+
+def test_the_sweep_waits_for_the_send_hour_and_the_command_does_not(
+        app, runner, staff_client, clock, patient_record, mail_inbox, monkeypatch):
+    clock("2026-03-02")
+    record(staff_client, patient_record, "2026-03-02")
+    early = dt.datetime(2026, 3, 9, 8, 59, tzinfo=ZoneInfo(app.config["CLINIC_TIMEZONE"]))
+    monkeypatch.setattr(clinic, "now", lambda: early)
+    with app.app_context():
+        assert invitations.send_due() == {} and mail_inbox == []  # 8:59: not yet
+    assert runner.invoke(args=["invitations"]).output == "sent: 1\n"
     assert len(mail_inbox) == 1
