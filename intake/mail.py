@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import smtplib
 import ssl
-from email import policy
+from email import policy, utils
 from email.message import EmailMessage
 
 from flask import current_app
@@ -101,6 +101,7 @@ def email(rows: list[OutboxMessage]) -> EmailMessage:
     message = EmailMessage(policy=POLICY)
     message["From"] = current_app.config["MAIL_DEFAULT_SENDER"]
     message["To"] = first.recipients
+    message["Date"] = utils.format_datetime(clinic.now())
     # The row's own id: a message sent again (the window after the 250) is the same
     # message to the reader's mail program, and a header holds nothing random.
     message["Message-ID"] = f"<outbox-{first.id}@intake.invalid>"

@@ -5,6 +5,7 @@ baseline on the patient page, the follow-up's page and PDF, links and merges und
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import re
@@ -21,10 +22,12 @@ from test_injection import RIGHT_TO_LEFT_WORD, assert_nothing_live, body_text, l
 from test_pdf import flat
 
 from intake.audit import AuditEvent
+from intake.course import CourseRow
 from intake.course import Patient as PatientRecord
 from intake.models import MIGRATIONS, Submission, db
 from intake.questionnaire import normalise_text
 from intake.questionnaire.followup import FOLLOWUP
+from intake.reports import chart
 
 FOLLOWUP_CASES = sorted((DATA / "followup").glob("F*.json"))
 P01 = load_case(next(p for p in CASES if p.stem == "P01"))
@@ -375,3 +378,17 @@ def test_a_follow_ups_export_names_its_patient_baseline_and_outcomes(app, client
     dictionary = staff_export(physician, {"csrf_token": token, "format": "dictionary",
                                           "questionnaire": "followup"}).get_data(as_text=True)
     assert 'out_pain_response,,"substantial (50 % or more less pain)' in dictionary
+
+
+@pytest.mark.parametrize(("baseline_day", "anchor"), [("2026-01-01", "start"),
+                                                      ("2026-03-01", "end")])
+def test_the_baseline_word_stays_inside_the_chart(baseline_day, anchor):
+    """A baseline on the last day (an intake chosen later, or sent the day of a
+    follow-up) is labelled leftwards, not cut off at the chart's edge."""
+    rows = [CourseRow(None, dt.date.fromisoformat(day), False, day == baseline_day, 5, 5.0, 5)
+            for day in ("2026-01-01", "2026-03-01")]
+    drawn = chart.primitives(chart.course_chart(rows, []))
+    (label,) = [(geometry, style) for kind, geometry, style in drawn
+                if kind == "text" and geometry[2] == "baseline"]
+    (x, _, _), style = label
+    assert style["anchor"] == anchor and chart.LEFT <= x <= chart.WIDTH - chart.RIGHT

@@ -105,6 +105,7 @@ def test_a_series_then_a_maintenance_infusion_send_the_planned_invitations(
         body = body_of(message)
         assert message["To"] == ADDRESS
         assert message["From"] == app.config["MAIL_DEFAULT_SENDER"]
+        assert message["Date"].datetime.date() in [day for day, _ in moments]
         assert message["List-Unsubscribe"] == f"<http://localhost{stop_in(message)}>"
         assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         # The clinic's name is the sender's own (the spec's subject holds it); nothing else.

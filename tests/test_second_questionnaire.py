@@ -242,8 +242,8 @@ def test_the_check_ins_fhir_questionnaire_and_response_validate_with_its_canonic
 
     bundle = json.loads(exported(runner, tmp_path, "fhir", "--questionnaire", "checkin"))
     Bundle.model_validate(bundle)
-    [entry] = bundle["entry"]
-    response = entry["resource"]
+    [response] = [entry["resource"] for entry in bundle["entry"]
+                  if entry["resource"]["resourceType"] == "QuestionnaireResponse"]
     QuestionnaireResponse.model_validate(response)
     assert response["id"] == reference
     assert response["questionnaire"] == f"{base}/Questionnaire/checkin|{CHECKIN.version}"

@@ -103,8 +103,9 @@ def primitives(chart: Chart) -> list[tuple[str, object, dict]]:
     if chart.baseline is not None:
         drawn.append(("line", (chart.baseline, PANELS["pain"][0] - 6, chart.baseline, AXIS_Y),
                       {"stroke": INK, "dash": True}))
-        drawn.append(("text", (chart.baseline + 3, AXIS_Y + 38, "baseline"),
-                      {"fill": INK, "anchor": "start", "size": 10}))
+        right = chart.baseline > (LEFT + WIDTH - RIGHT) / 2  # the word kept inside
+        drawn.append(("text", (chart.baseline + (-3 if right else 3), AXIS_Y + 38, "baseline"),
+                      {"fill": INK, "anchor": "end" if right else "start", "size": 10}))
     for at in chart.infusions:
         drawn.append(("polygon", ((at, AXIS_Y - 1), (at - 5, AXIS_Y + 8), (at + 5, AXIS_Y + 8)),
                       {"fill": INK, "class": "infusion"}))
