@@ -23,6 +23,7 @@ from intake.course import Infusion, Invitation, Patient
 from intake.models import Submission, begin_write, create_draft, db
 from intake.patient.drafts import local_date, new_resume_link, public_url
 from intake.questionnaire.followup import FOLLOWUP
+from intake.upkeep import SCHEDULE
 
 #: How each state reads on the patient page.
 STATES = {"pending": "Waiting for its day", "sent": "Sent", "replaced":
@@ -149,8 +150,9 @@ def reach(patient: Patient) -> tuple[Channel, str] | None:
     return None
 
 
-def send(invitation_id: int) -> str:
-    """Send one due invitation (its row locked, so it goes once); the state it ends in."""
+def send(invitation_id: int, who: str | None) -> str:
+    """Send one due invitation (its row locked, so it goes once); the state it ends in.
+    ``who`` sends it in the audit trail (the schedule, else the OS user of a command)."""
     begin_write()
     invitation = db.session.scalar(select(Invitation).where(
         Invitation.id == invitation_id).with_for_update())
@@ -171,13 +173,13 @@ def send(invitation_id: int) -> str:
         invitation.sent_at, invitation.expires_at = clinic.now(), expires
         audit.record("followup_invite", draft.reference,
                      detail={"patient": patient.id, "channel": channel.name,
-                             "infusion": invitation.infusion_id})
+                             "infusion": invitation.infusion_id}, who=who)
     invitation.state = state
     db.session.commit()
     return state
 
 
-def remind(invitation_id: int) -> bool:
+def remind(invitation_id: int, who: str | None) -> bool:
     """The one reminder of a sent invitation whose follow-up is not started, while its
     link works and no newer infusion or a stop has set it aside."""
     begin_write()
@@ -197,7 +199,7 @@ def remind(invitation_id: int) -> bool:
     channel.send(invitation, address, draft.language, link, stop_url(invitation), expires,
                  reminder=True)
     invitation.reminded_at = clinic.now()
-    audit.record("followup_remind", draft.reference, detail={"patient": patient.id})
+    audit.record("followup_remind", draft.reference, detail={"patient": patient.id}, who=who)
     db.session.commit()
     return True
 
@@ -207,7 +209,7 @@ def sending_time() -> bool:
     return clinic.now().strftime("%H:%M") >= current_app.config["FOLLOWUP_SEND_AT"]
 
 
-def send_due(any_hour: bool = False) -> dict[str, int]:
+def send_due(any_hour: bool = False, who: str | None = SCHEDULE) -> dict[str, int]:
     """Send the invitations and reminders due today, once the day has reached
     FOLLOWUP_SEND_AT (or at ``any_hour``); how many ended in each state."""
     counts: dict[str, int] = {}
@@ -216,7 +218,7 @@ def send_due(any_hour: bool = False) -> dict[str, int]:
     today = clinic.today()
     for invitation_id in db.session.scalars(select(Invitation.id).where(
             Invitation.state == "pending", Invitation.due_on <= today).order_by(Invitation.id)):
-        state = send(invitation_id)
+        state = send(invitation_id, who)
         counts[state] = counts.get(state, 0) + 1
     wait = current_app.config["FOLLOWUP_REMINDER_DAYS"]
     if wait:
@@ -224,7 +226,7 @@ def send_due(any_hour: bool = False) -> dict[str, int]:
         for invitation_id in db.session.scalars(select(Invitation.id).where(
                 Invitation.state == "sent", Invitation.reminded_at.is_(None),
                 Invitation.sent_at <= sent_before).order_by(Invitation.id)):
-            if remind(invitation_id):
+            if remind(invitation_id, who):
                 counts["reminded"] = counts.get("reminded", 0) + 1
     return counts
 
@@ -249,7 +251,7 @@ def of_patient(patient: Patient) -> list[tuple[Invitation, Infusion, Submission 
 def invitations_command() -> None:
     """Send the follow-up invitations and reminders due today, whatever the hour (the job
     consumer sends them every minute from FOLLOWUP_SEND_AT)."""
-    counts = send_due(any_hour=True)
+    counts = send_due(any_hour=True, who=None)
     if not counts:
         click.echo("Nothing to send now (or no channel is set up: MAIL_SERVER).")
     for state, count in sorted(counts.items()):

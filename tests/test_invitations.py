@@ -182,6 +182,9 @@ def test_a_stop_ends_every_later_invitation(app, client, runner, staff_client, c
         (stopped,) = db.session.scalars(select(AuditEvent).where(
             AuditEvent.action == "invitations_stop")).all()
         assert stopped.actor == "patient" and stopped.detail["how"] == "one-click"
+        (sent,) = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "followup_invite")).all()
+        assert sent.actor.startswith("os:")  # the command's; the consumer's is "schedule"
     page = text_of(staff_client("staff").get(f"/staff/patients/{patient_record}"))
     assert "The patient stopped these messages on" in page
     # A later infusion plans nothing that will be sent.
