@@ -16,7 +16,7 @@ from helpers import CASES, Patient, load_case
 from sqlalchemy import select, update
 from test_course import intake_of, open_link, posted, text_of
 
-from intake import clinic, invitations
+from intake import clinic, invitations, jobs
 from intake.audit import AuditEvent
 from intake.course import Invitation
 from intake.models import Submission, db
@@ -318,3 +318,16 @@ def test_the_sweep_waits_for_the_send_hour_and_the_command_does_not(
         assert invitations.send_due() == {} and mail_inbox == []  # 8:59: not yet
     assert runner.invoke(args=["invitations"]).output == "sent: 1\n"
     assert len(mail_inbox) == 1
+
+
+def test_the_consumers_minute_sweep_sends_them_as_the_schedule(
+        app, staff_client, clock, patient_record, mail_inbox):
+    clock("2026-03-02")
+    record(staff_client, patient_record, "2026-03-02")
+    clock("2026-03-09")
+    jobs.sweep.call_local()
+    assert [message["Subject"] for message in emails(mail_inbox)] == [SUBJECT]
+    with app.app_context():
+        (sent,) = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "followup_invite")).all()
+        assert sent.actor == "schedule"
