@@ -36,9 +36,12 @@ translations: $(VENV)/.installed
 wheel: $(VENV)/.installed-test
 	$(BIN)/python -m build --no-isolation --outdir build/dist .
 
-# axe-core, pinned in package-lock.json, is injected into pages by the accessibility tests.
+# Pinned in package-lock.json: axe-core, injected into pages by the accessibility tests, and
+# LHC-Forms, which renders the exported Questionnaires as a FHIR client does. Only LHC-Forms'
+# built files are loaded; the Angular packages it lists (what it was built from) each want one
+# exact Angular release as a peer, which npm's resolver never settles: peers are left alone.
 node_modules/.installed: package.json package-lock.json
-	npm ci --ignore-scripts --no-audit --no-fund
+	npm ci --ignore-scripts --legacy-peer-deps --no-audit --no-fund
 	touch $@
 
 # The web server and a job consumer together (Procfile); Ctrl-C stops both.
