@@ -7,10 +7,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
 
 def parse_date(value: Any) -> dt.date | None:
     """A ``YYYY-MM-DD`` string as a date, or None when it is not one."""
-    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+    if not isinstance(value, str) or not DATE.fullmatch(value):
         return None
     try:
         return dt.date.fromisoformat(value)
@@ -20,7 +23,7 @@ def parse_date(value: Any) -> dt.date | None:
 
 def is_month(value: Any) -> bool:
     """Whether a value is a month written ``YYYY-MM``."""
-    return isinstance(value, str) and re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", value) is not None
+    return isinstance(value, str) and MONTH.fullmatch(value) is not None
 
 
 def age_on(dob: dt.date, reference: dt.date) -> int:
