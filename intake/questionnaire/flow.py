@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from intake.policy import DEFAULT_POLICY, Policy
 from intake.questionnaire.conditions import Condition
@@ -20,17 +21,43 @@ def condition(item: Item, policy: Policy = DEFAULT_POLICY) -> Condition | None:
     return None if item.skip_policy in policy.switched_off else item.shown_when
 
 
-_ASKED: dict[tuple[str, str, frozenset[str]], frozenset[str]] = {}
+class Ruled(NamedTuple):
+    """An item a rule shows, on its step."""
+
+    step: str
+    rule: Condition
 
 
-def asked_steps(questionnaire: Questionnaire, switched_off: frozenset[str]) -> frozenset[str]:
-    """The steps with a question the clinic asks (an instrument may be switched off)."""
-    key = (questionnaire.key, questionnaire.version, switched_off)
+@dataclass(frozen=True)
+class Asked:
+    """What a questionnaire asks under the clinic's switches, worked out once: the steps
+    with a question it asks (an instrument may be switched off), by step the items it
+    shows wherever that step is shown, and by id the items a rule shows."""
+
+    steps: frozenset[str]
+    unruled: Mapping[str, frozenset[str]]
+    ruled: Mapping[str, Ruled]
+
+
+_ASKED: dict[tuple[int, frozenset[str]], tuple[Questionnaire, Asked]] = {}
+
+
+def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
+    """What the questionnaire asks under the policy's switches (all it reads of the
+    policy), once for each questionnaire: an entry keeps its questionnaire alive, so the
+    questionnaire's id stays its own."""
+    key = (id(questionnaire), policy.switched_off)
     if key not in _ASKED:
-        _ASKED[key] = frozenset(
-            step.slug for step in questionnaire.steps
-            if any(not i.system and i.instrument not in switched_off for i in step.items))
-    return _ASKED[key]
+        off = policy.switched_off
+        steps = frozenset(step.slug for step in questionnaire.steps
+                          if any(not i.system and i.instrument not in off for i in step.items))
+        unruled = {step.slug: frozenset(i.id for i in step.items if i.instrument not in off
+                                        and condition(i, policy) is None)
+                   for step in questionnaire.steps}
+        ruled = {i.id: Ruled(step.slug, rule) for step in questionnaire.steps for i in step.items
+                 if i.instrument not in off and (rule := condition(i, policy)) is not None}
+        _ASKED[key] = (questionnaire, Asked(steps, unruled, ruled))
+    return _ASKED[key][1]
 
 
 class Journey:
@@ -50,26 +77,38 @@ class Journey:
         self.policy = policy
         self.switched_off = policy.switched_off
         self.completed = completed
+        self.asking = asked(questionnaire, policy)
 
     @cached_property
     def age(self) -> int | None:
         return age_from(self.answers, self.reference)
 
     def step_shown(self, step: Step) -> bool:
+        if step.slug not in self.asking.steps:
+            return False
         age = self.age
         if (step.slug in self.questionnaire.adult_only_steps and age is not None
                 and age < ADULT_AGE):
             return False
-        if step.shown_when is not None and not step.shown_when.holds(self):
-            return False
-        return step.slug in asked_steps(self.questionnaire, self.switched_off)
+        return step.shown_when is None or step.shown_when.holds(self)
 
     def item_shown(self, item: Item) -> bool:
-        """Whether the item applies; a system item applies wherever its step does."""
-        if item.instrument in self.switched_off or item.step not in self.shown_slugs:
-            return False
-        rule = condition(item, self.policy)
-        return rule is None or rule.holds(self)
+        """Whether an item of this questionnaire applies; a system item applies wherever
+        its step does."""
+        return self.shows(item.id)
+
+    def shows(self, item_id: str) -> bool:
+        """Whether the item with this id applies (one the questionnaire does not ask never
+        does)."""
+        if item_id in self.unconditional:
+            return True
+        ruled = self.asking.ruled.get(item_id)
+        return ruled is not None and ruled.step in self.shown_slugs and ruled.rule.holds(self)
+
+    @cached_property
+    def unconditional(self) -> frozenset[str]:
+        """The items the steps that apply show whatever the answers."""
+        return frozenset().union(*(self.asking.unruled[slug] for slug in self.shown_slugs))
 
     @cached_property
     def steps(self) -> tuple[Step, ...]:
@@ -92,7 +131,7 @@ class Journey:
         """The pages the counter counts: those that apply, and those that may yet because
         a rule that shows them reads an answer not given so far. So the count is right
         from the first page and only falls as answers hide pages, never rises."""
-        asked = asked_steps(self.questionnaire, self.switched_off)
+        asked = self.asking.steps
         counted: list[str] = []
         for step in self.questionnaire.steps:
             if self.step_shown(step):
@@ -144,15 +183,17 @@ class Journey:
         the answers as they are stored (blank answers are no answers)."""
         items, reads = self.questionnaire.items, self.questionnaire.visibility_reads
         journey = self
-        dropped = {k for k, v in self.answers.items() if v is None or v == []
-                   or (k in items and not self.item_shown(items[k]))}
+        # An item shown wherever its step is stays shown; only the others are read.
+        dropped = {k for k, v in self.answers.items() if v is None or v == []} | {
+            k for k in self.answers.keys() - self.unconditional
+            if k in items and not self.shows(k)}
         while dropped:
             kept = {k: v for k, v in journey.answers.items() if k not in dropped}
             journey = Journey(self.questionnaire, kept, self.reference, self.policy,
                               self.completed)
             # Only an answer whose showing reads a dropped one can be hidden by the drop.
             dropped = {k for k in kept if k in items and not reads[k].isdisjoint(dropped)
-                       and not journey.item_shown(items[k])}
+                       and not journey.shows(k)}
         return journey
 
     def shown_items(self, step: Step) -> list[Item]:
