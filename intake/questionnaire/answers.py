@@ -27,16 +27,16 @@ def cleaned_journey(questionnaire: Questionnaire, answers: Any, reference: dt.da
     if not isinstance(answers, dict):
         raise MalformedAnswers("answers", "must be an object keyed by item id")
     items = questionnaire.items
-    normalised = {}
+    kinds, normalised = {}, {}
     for key, value in answers.items():
         if key not in items:
             raise MalformedAnswers(key, "unknown item id")
-        normalised[key] = kind_of(items[key]).normalise(value)
+        kinds[key] = kind = kind_of(items[key])
+        normalised[key] = kind.normalise(value)
     journey = Journey(questionnaire, normalised, reference, policy).settled()
     cleaned, changed = {}, False
     for key, value in journey.answers.items():
-        item = items[key]
-        stored = kind_of(item).check(item, value, reference)
+        stored = kinds[key].check(items[key], value, reference)
         if stored is not None:
             cleaned[key] = stored
         changed = changed or stored is not value
