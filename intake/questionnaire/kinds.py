@@ -188,19 +188,19 @@ class NumberKind(Kind):
 
     def refusal(self, item: Item, value: Any, reference: dt.date) -> Refusal | None:
         high = upper_bound(item, reference)
-
-        def outside(problem: str) -> Refusal:
-            return Refusal(problem, self.out_of_range,
-                           {"low": f"{item.minimum:g}", "high": f"{high:g}"})
-
         if (isinstance(value, bool) or not isinstance(value, (int, float, Decimal))
                 or not finite(value)):
-            return outside("must be a number")
+            return self.outside(item, high, "must be a number")
         if item.whole and value != int(value):
             return Refusal("must be a whole number", self.not_whole)
         if not item.minimum <= value <= high:
-            return outside(f"must be from {item.minimum} to {high}")
+            return self.outside(item, high, f"must be from {item.minimum} to {high}")
         return None
+
+    def outside(self, item: Item, high: float, problem: str) -> Refusal:
+        """A value that is not a number in the item's range, and the range in words."""
+        return Refusal(problem, self.out_of_range,
+                       {"low": f"{item.minimum:g}", "high": f"{high:g}"})
 
     def stored(self, item: Item, value: Any) -> Any:
         if item.whole:
