@@ -114,16 +114,14 @@ SAFETY_CORE = (
 
 
 def _unanswered(facts: Facts, core: tuple[str, ...] = SAFETY_CORE) -> list[str]:
-    missing = []
-    items = facts.journey.questionnaire.items
+    """The questions of ``core`` shown and left unanswered; whether a question is shown is
+    read only for those unanswered."""
+    journey, missing = facts.journey, []
     for item_id in core:
-        shown_as = "dast_1" if item_id == "dast10" else item_id
-        if not facts.journey.item_shown(items[shown_as]):
-            continue
         if item_id == "dast10":
-            if not facts.tally("dast10").complete:
+            if journey.shows("dast_1") and not facts.tally("dast10").complete:
                 missing.append(item_id)
-        elif facts.answers.get(item_id) is None:
+        elif facts.answers.get(item_id) is None and journey.shows(item_id):
             missing.append(item_id)
     return missing
 
