@@ -379,8 +379,10 @@ def questionnaire_resource(config: Mapping[str, Any],
     policy = clinic.policy(config)
     groups = []
     for step in definition.steps:
-        items = [questionnaire_item(item, base, policy, definition.items)
-                 for item in step.items if item.instrument not in policy.switched_off]
+        asked = [item for item in step.items if item.instrument not in policy.switched_off]
+        if all(item.system for item in asked):  # nothing left to ask: no step, as on the pages
+            continue
+        items = [questionnaire_item(item, base, policy, definition.items) for item in asked]
         group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
                                  "item": items}
         rules = [ADULT_EXPRESSION] if step.slug in definition.adult_only_steps else []
