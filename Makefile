@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app intake
 DEBIAN_PACKAGES := chromium poppler-utils libreoffice-calc-nogui fonts-dejavu-core wrk sqlite3
 
-.PHONY: run test lint load bench clean-venv system-packages translations wheel
+.PHONY: run test lint load bench clean-venv system-packages translations wheel mailbox
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ run: $(VENV)/.installed $(CATALOGS)
 	$(FLASK) init-db
 	$(FLASK) setup-link --base-url http://127.0.0.1:5000
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+# A mail server on 127.0.0.1:8025 that prints every email it receives, to try the emails
+# on one machine: serve with INTAKE_MAIL_SERVER=127.0.0.1 INTAKE_MAIL_PORT=8025 (README).
+mailbox: $(VENV)/.installed-test
+	$(BIN)/python -m aiosmtpd -n -l 127.0.0.1:8025
 
 # Debian packages the suite drives: Chromium (browser tests), poppler (PDF to text and
 # images), LibreOffice Calc (opening exports as a spreadsheet would), DejaVu (PDF font);
