@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 from intake.policy import DEFAULT_POLICY, Policy
 from intake.questionnaire.flow import Journey
-from intake.questionnaire.kinds import kind_of
+from intake.questionnaire.kinds import Kind, kind_of
 from intake.questionnaire.model import Item, Questionnaire
 from intake.questionnaire.values import MalformedAnswers
 
@@ -26,13 +27,12 @@ def cleaned_journey(questionnaire: Questionnaire, answers: Any, reference: dt.da
     """
     if not isinstance(answers, dict):
         raise MalformedAnswers("answers", "must be an object keyed by item id")
-    items = questionnaire.items
-    kinds, normalised = {}, {}
+    items, kinds = questionnaire.items, kinds_of(questionnaire)
+    normalised = {}
     for key, value in answers.items():
         if key not in items:
             raise MalformedAnswers(key, "unknown item id")
-        kinds[key] = kind = kind_of(items[key])
-        normalised[key] = kind.normalise(value)
+        normalised[key] = kinds[key].normalise(value)
     journey = Journey(questionnaire, normalised, reference, policy).settled()
     cleaned, changed = {}, False
     for key, value in journey.answers.items():
@@ -44,6 +44,14 @@ def cleaned_journey(questionnaire: Questionnaire, answers: Any, reference: dt.da
         if item_id not in cleaned:
             raise MalformedAnswers(item_id, "is required")
     return Journey(questionnaire, cleaned, reference, policy) if changed else journey
+
+
+def kinds_of(questionnaire: Questionnaire) -> Mapping[str, Kind]:
+    """The kind of each of the questionnaire's items, by id, worked out once for it."""
+    if "kinds" not in questionnaire.derived:
+        questionnaire.derived["kinds"] = {item_id: kind_of(item)
+                                          for item_id, item in questionnaire.items.items()}
+    return questionnaire.derived["kinds"]
 
 
 def answer_label(item: Item, value: Any) -> str | list[str]:

@@ -39,15 +39,11 @@ class Asked:
     ruled: Mapping[str, Ruled]
 
 
-_ASKED: dict[tuple[int, frozenset[str]], tuple[Questionnaire, Asked]] = {}
-
-
 def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
     """What the questionnaire asks under the policy's switches (all it reads of the
-    policy), once for each questionnaire: an entry keeps its questionnaire alive, so the
-    questionnaire's id stays its own."""
-    key = (id(questionnaire), policy.switched_off)
-    if key not in _ASKED:
+    policy), worked out once for each."""
+    key = ("asked", policy.switched_off)
+    if key not in questionnaire.derived:
         off = policy.switched_off
         steps = frozenset(step.slug for step in questionnaire.steps
                           if any(not i.system and i.instrument not in off for i in step.items))
@@ -56,8 +52,8 @@ def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
                    for step in questionnaire.steps}
         ruled = {i.id: Ruled(step.slug, rule) for step in questionnaire.steps for i in step.items
                  if i.instrument not in off and (rule := condition(i, policy)) is not None}
-        _ASKED[key] = (questionnaire, Asked(steps, unruled, ruled))
-    return _ASKED[key][1]
+        questionnaire.derived[key] = Asked(steps, unruled, ruled)
+    return questionnaire.derived[key]
 
 
 class Journey:

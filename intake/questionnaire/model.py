@@ -169,6 +169,11 @@ class Questionnaire:
     #: The clinic's short words for the items and measures its rules name, in the
     #: rules printed for staff ("top blood pressure number (bp_systolic) 180 or more").
     terms: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
+    #: What the engine works out from it once and keeps with it, by name: the tables of
+    #: ``flow`` under each clinic's switches, the kind of each item. A copy made with
+    #: ``dataclasses.replace`` starts with none.
+    derived: dict[Any, Any] = field(default_factory=dict, init=False, repr=False,
+                                    compare=False)
 
     def __post_init__(self) -> None:
         """Each item learns its step's slug, so an answer can lead back to its page."""
