@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from intake.policy import Policy
 from intake.questionnaire import ITEMS, PHQ9_ITEMS, Journey, months_between
@@ -17,8 +17,7 @@ from intake.scoring.sources import TRIAL, cite
 # --- instruments -----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Tally:
+class Tally(NamedTuple):
     """An instrument's answered sum (unanswered items count 0) and whether it is complete."""
 
     answered_sum: int
@@ -62,11 +61,13 @@ def _audit_c(facts: Facts) -> Tally:
 DAST_ITEMS = tuple(f"dast_{n}" for n in range(1, 11))
 #: The DAST-10 item where "no" scores the point.
 DAST_REVERSED = "dast_3"
+#: The answer that scores each DAST-10 item's point.
+DAST_POINT = {i: "no" if i == DAST_REVERSED else "yes" for i in DAST_ITEMS}
 
 
 def _dast10(facts: Facts) -> Tally:
     answers = facts.answers
-    scored = sum(answers.get(i) == ("no" if i == DAST_REVERSED else "yes") for i in DAST_ITEMS)
+    scored = sum(answers.get(i) == point for i, point in DAST_POINT.items())
     skipped = facts.policy.dast_skip and answers.get("dast_1") == "no"
     return Tally(0 if skipped else scored,
                  skipped or all(answers.get(i) is not None for i in DAST_ITEMS))
