@@ -227,10 +227,12 @@ class AtLeast(Condition):
 
     def _reached(self, facts: Facts) -> list[str]:
         low = number(self.threshold, facts.policy)
-        answers = facts.answers
-        return [i for i in self.item_ids
-                if isinstance(answers.get(i), (int, float))
-                and not isinstance(answers[i], bool) and answers[i] >= low]
+        reached = []
+        for item_id in self.item_ids:
+            answer = facts.answers.get(item_id)
+            if isinstance(answer, (int, float)) and not isinstance(answer, bool) and answer >= low:
+                reached.append(item_id)
+        return reached
 
     def items(self) -> tuple[str, ...]:
         return self.item_ids
@@ -333,8 +335,11 @@ class AnyOf(Condition):
         return any(c.holds(facts) for c in self.conditions if c.applies(facts.policy))
 
     def triggers(self, facts: Facts) -> list[Trigger]:
-        return [t for c in self.conditions if c.applies(facts.policy)
-                for t in c.triggers(facts)]
+        found = []
+        for part in self.conditions:
+            if part.applies(facts.policy):
+                found += part.triggers(facts)
+        return found
 
     def items(self) -> tuple[str, ...]:
         return tuple(i for c in self.conditions for i in c.items())
