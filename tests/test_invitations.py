@@ -69,6 +69,13 @@ def days(first: str, last: str):
         day += dt.timedelta(days=1)
 
 
+def invite(runner, staff_client, clock, patient_id: int) -> None:
+    """A series infusion on 2 March; its 7-day invitation's day, 9 March, comes."""
+    clock("2026-03-02")
+    record(staff_client, patient_id, "2026-03-02")
+    run_days(runner, clock, "2026-03-09", "2026-03-09")
+
+
 def run_days(runner, clock, first: str, last: str, on_day=None) -> None:
     """Every day from ``first`` to ``last`` at 10:00: what a staff member does that day,
     then the invitations command (the job consumer's minute sweep does the same)."""
@@ -154,9 +161,7 @@ def test_an_infusion_recorded_late_is_offered_at_once_only_within_the_link_days(
 
 def test_a_stop_ends_every_later_invitation(app, client, runner, staff_client, clock,
                                             patient_record, mail_inbox):
-    clock("2026-03-02")
-    record(staff_client, patient_record, "2026-03-02")
-    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    invite(runner, staff_client, clock, patient_record)
     (invitation,) = emails(mail_inbox)
     stop = stop_in(invitation)
     # Opening the link, as a mail scanner does, changes nothing: one button to press.
@@ -196,9 +201,7 @@ def test_a_stop_ends_every_later_invitation(app, client, runner, staff_client, c
 
 def test_the_stop_page_button_stops_them_and_an_unknown_link_is_not_found(
         app, client, runner, staff_client, clock, patient_record, mail_inbox):
-    clock("2026-03-02")
-    record(staff_client, patient_record, "2026-03-02")
-    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    invite(runner, staff_client, clock, patient_record)
     stop = stop_in(emails(mail_inbox)[0])
     page = client.get(stop).get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
@@ -215,9 +218,7 @@ def test_the_stop_page_button_stops_them_and_an_unknown_link_is_not_found(
 
 def test_the_invitation_link_opens_the_follow_up_then_expires(
         app, runner, staff_client, clock, patient_record, mail_inbox):
-    clock("2026-03-02")
-    record(staff_client, patient_record, "2026-03-02")
-    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    invite(runner, staff_client, clock, patient_record)
     link = link_in(emails(mail_inbox)[0])
     patient = Patient(app.test_client())
     assert open_link(patient.client, link, P01["answers"]["dob"]) == "/intake/step/fu_pain"
@@ -232,9 +233,7 @@ def test_the_invitation_link_opens_the_follow_up_then_expires(
 
 def test_wrong_dates_of_birth_lock_the_invitation_link(app, runner, staff_client, clock,
                                                        patient_record, mail_inbox):
-    clock("2026-03-02")
-    record(staff_client, patient_record, "2026-03-02")
-    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    invite(runner, staff_client, clock, patient_record)
     link = link_in(emails(mail_inbox)[0])
     patient = Patient(app.test_client()).client
     for _ in range(app.config["RESUME_MAX_FAILURES"]):
@@ -248,9 +247,7 @@ def test_wrong_dates_of_birth_lock_the_invitation_link(app, runner, staff_client
 
 def test_no_address_no_invitation(app, client, runner, staff_client, clock, mail_inbox):
     sent = intake_of(app, client, clock, {**P01["answers"], "email": None}, "2026-03-01")
-    clock("2026-03-02")
-    record(staff_client, sent.patient_id, "2026-03-02")
-    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    invite(runner, staff_client, clock, sent.patient_id)
     assert mail_inbox == []
     page = text_of(staff_client("staff").get(f"/staff/patients/{sent.patient_id}"))
     assert "The patient's intake gave no email address" in page
@@ -262,9 +259,7 @@ def test_the_invitation_is_in_the_language_of_the_intake(app, runner, staff_clie
     with app.app_context():
         db.session.execute(update(Submission).values(language="es"))
         db.session.commit()
-    clock("2026-03-02")
-    record(staff_client, patient_record, "2026-03-02")
-    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    invite(runner, staff_client, clock, patient_record)
     (message,) = emails(mail_inbox)
     assert message["Subject"] == ("The Pain Clinic: un cuestionario breve antes de su próxima "
                                   "visita está listo")
@@ -273,9 +268,7 @@ def test_the_invitation_is_in_the_language_of_the_intake(app, runner, staff_clie
 
 def test_an_unanswered_follow_up_is_purged_like_any_abandoned_draft(
         app, runner, staff_client, clock, patient_record, mail_inbox):
-    clock("2026-03-02")
-    record(staff_client, patient_record, "2026-03-02")
-    run_days(runner, clock, "2026-03-09", "2026-03-09")
+    invite(runner, staff_client, clock, patient_record)
     with app.app_context():  # the draft last saved past the retention
         db.session.execute(update(Submission).where(Submission.submitted_at.is_(None))
                            .values(updated_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC)))
