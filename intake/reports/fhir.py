@@ -40,6 +40,7 @@ from intake.questionnaire import (
     kind_of,
     number,
 )
+from intake.questionnaire.flow import asked
 from intake.reports import iso, item_text
 from intake.reports.columns import INDICATOR_NAMES, patient_key
 from intake.reports.course_export import AVERAGE_PAIN
@@ -378,11 +379,12 @@ def questionnaire_resource(config: Mapping[str, Any],
     base = base_url(config)
     policy = clinic.policy(config)
     groups = []
+    asking = asked(definition, policy)
     for step in definition.steps:
-        asked = [item for item in step.items if item.instrument not in policy.switched_off]
-        if all(item.system for item in asked):  # nothing left to ask: no step, as on the pages
+        if step.slug not in asking.steps:  # nothing left to ask: no step, as on the pages
             continue
-        items = [questionnaire_item(item, base, policy, definition.items) for item in asked]
+        items = [questionnaire_item(item, base, policy, definition.items)
+                 for item in step.items if item.instrument not in policy.switched_off]
         group: dict[str, Any] = {"linkId": step.slug, "text": step.title, "type": "group",
                                  "item": items}
         rules = [ADULT_EXPRESSION] if step.slug in definition.adult_only_steps else []
