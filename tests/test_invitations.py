@@ -296,6 +296,8 @@ def test_a_stop_holds_after_its_patient_is_merged_into_another(
     page = f"/staff/patients/{patient_record}"
     merged = posted(staff, page, f"{page}/merge", {"reference": second.reference})
     assert merged.status_code == 302
+    assert "stopped these messages from a record since merged into this one" in text_of(
+        staff.get(page))
     record(staff_client, patient_record, "2026-03-09")
     run_days(runner, clock, "2026-03-10", "2026-04-10")
     assert len(mail_inbox) == 1
