@@ -195,11 +195,11 @@ def sweep() -> None:
     could not queue), due follow-up invitations, and the rows of workers that died."""
     beat()
     take_back_dead_claims(only_here=False)
-    invitations.send_due()  # their emails are queued as they commit
     for message_id in mail.due():
         enqueue(lambda m=message_id: deliver(m), f"email {message_id}")
     for job_id in waiting_jobs(clinic.now() - REQUEUE_AFTER):
         enqueue(lambda j=job_id: run_job(j), f"job {job_id}")
+    invitations.send_due()  # last: their emails are queued as each commits
 
 
 def waiting_jobs(asked_before: dt.datetime | None = None) -> list[int]:
