@@ -88,9 +88,11 @@ def plan(infusion: Infusion, today: dt.date) -> list[Invitation]:
     """The invitations a just-recorded infusion brings. Only the newest infusion by date
     has them, so a newer one replaces the older one's pending invitations. A day already
     past (an infusion recorded late) is offered today if it is within FOLLOWUP_LINK_DAYS,
-    never otherwise; at most one is offered today."""
+    never otherwise; at most one is offered today. A patient who stopped them has them
+    stopped from the start."""
     config = current_app.config
-    infusions = course.infusions_of(db.session.get(Patient, infusion.patient_id))
+    patient = db.session.get(Patient, infusion.patient_id)
+    infusions = course.infusions_of(patient)
     if infusions[-1].id != infusion.id:
         return []
     older = [i.id for i in infusions[:-1]]
@@ -98,13 +100,14 @@ def plan(infusion: Infusion, today: dt.date) -> list[Invitation]:
             Invitation.infusion_id.in_(older), Invitation.state == "pending")):
         invitation.state = "replaced"
     window = dt.timedelta(days=config["FOLLOWUP_LINK_DAYS"])
+    state = "stopped" if course.invitations_stopped(patient) else "pending"
     planned: list[Invitation] = []
     for after in sorted(config["FOLLOWUP_AFTER_DAYS"], reverse=True):
         day = infusion.given_on + dt.timedelta(days=after)
         if day < today and (today - day > window or any(i.due_on == today for i in planned)):
             continue
         planned.append(Invitation(infusion_id=infusion.id, after_days=after,
-                                  due_on=max(day, today)))
+                                  due_on=max(day, today), state=state))
     planned.sort(key=lambda invitation: invitation.due_on)
     db.session.add_all(planned)
     return planned
@@ -115,8 +118,7 @@ def stop_url(invitation: Invitation) -> str:
                       token=course.stop_token(invitation.id))
 
 
-def start_followup(patient: Patient, expires: dt.datetime | None = None
-                   ) -> tuple[Submission, str, dt.datetime]:
+def start_followup(patient: Patient) -> tuple[Submission, str, dt.datetime]:
     """A follow-up draft for the patient, in their intake's language and with what its
     link asks (the date of birth), and a private link to it (FOLLOWUP_LINK_DAYS)."""
     intakes = course.intakes_of(patient)
@@ -126,7 +128,7 @@ def start_followup(patient: Patient, expires: dt.datetime | None = None
                          inputs={"dob": patient.dob, **names})
     draft.patient_id = patient.id
     draft.index_names()
-    url, expires = new_resume_link(draft, current_app.config["FOLLOWUP_LINK_DAYS"], expires)
+    url, expires = new_resume_link(draft, current_app.config["FOLLOWUP_LINK_DAYS"])
     return draft, url, expires
 
 

@@ -192,9 +192,11 @@ def test_a_stop_ends_every_later_invitation(app, client, runner, staff_client, c
         assert sent.actor.startswith("os:")  # the command's; the consumer's is "schedule"
     page = text_of(staff_client("staff").get(f"/staff/patients/{patient_record}"))
     assert "The patient stopped these messages on" in page
-    # A later infusion plans nothing that will be sent.
+    # A later infusion's invitations are stopped from the start.
     clock("2026-04-11")
     record(staff_client, patient_record, "2026-04-11")
+    assert "Waiting for its day" not in text_of(
+        staff_client("staff").get(f"/staff/patients/{patient_record}"))
     run_days(runner, clock, "2026-04-18", "2026-05-10")
     assert len(mail_inbox) == 1
 
