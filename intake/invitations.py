@@ -224,10 +224,11 @@ def send_due(any_hour: bool = False, who: str | None = SCHEDULE) -> dict[str, in
         counts[state] = counts.get(state, 0) + 1
     wait = current_app.config["FOLLOWUP_REMINDER_DAYS"]
     if wait:
-        sent_before = clinic.now() - dt.timedelta(days=wait)
+        now = clinic.now()  # only links that still work: the minute's look stays small
         for invitation_id in db.session.scalars(select(Invitation.id).where(
                 Invitation.state == "sent", Invitation.reminded_at.is_(None),
-                Invitation.sent_at <= sent_before).order_by(Invitation.id)):
+                Invitation.sent_at <= now - dt.timedelta(days=wait),
+                Invitation.expires_at > now).order_by(Invitation.id)):
             if remind(invitation_id, who):
                 counts["reminded"] = counts.get("reminded", 0) + 1
     return counts
