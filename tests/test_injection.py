@@ -15,6 +15,7 @@ import openpyxl
 import pytest
 from fhir.resources.R4B.bundle import Bundle
 from helpers import load_case, stored
+from openpyxl.cell.cell import Cell
 from pypdf import PdfReader
 from support.payloads import FORMULA_PAYLOADS, LONG_TEXT, carried, groups, submissions, typed
 from test_export import (
@@ -159,6 +160,18 @@ def test_the_pdf_prints_every_payload_as_text_and_adds_no_link_or_image(
         assert mirrored <= right_to_left_runs(body), reference
 
 
+def opened_by_libreoffice(tmp_path, data: bytes) -> dict[str, dict[str, Cell]]:
+    """An excel-csv file as LibreOffice opens it: its cells by reference, then by column
+    name; no cell of it a formula."""
+    sheet = libreoffice_sheet(tmp_path, data)
+    header = [cell.value for cell in sheet[1]]
+    for row in sheet.iter_rows():
+        for cell in row:
+            assert cell.data_type != "f", (cell.coordinate, cell.value)
+    return {row[0].value: dict(zip(header, row, strict=True))
+            for row in sheet.iter_rows(min_row=2)}
+
+
 # --- the exports -----------------------------------------------------------------------
 
 
@@ -177,13 +190,7 @@ def test_excel_csv_neutralises_every_cell_and_libreoffice_reads_no_formula(
         for item_id, value in text.items():
             assert cells[reference][item_id] == neutralise(value), (reference, item_id)
 
-    sheet = libreoffice_sheet(tmp_path, out.read_bytes())
-    header = [cell.value for cell in sheet[1]]
-    converted = {row[0].value: dict(zip(header, row, strict=True))
-                 for row in sheet.iter_rows(min_row=2)}
-    for converted_row in sheet.iter_rows():
-        for cell in converted_row:
-            assert cell.data_type != "f", (cell.coordinate, cell.value)
+    converted = opened_by_libreoffice(tmp_path, out.read_bytes())
     for reference, text in sent.items():
         for item_id, value in text.items():
             cell = converted[reference][item_id]
@@ -231,12 +238,7 @@ def test_a_follow_ups_payloads_come_out_of_every_export_as_typed_and_never_live(
         for cell in row:
             assert not cell.startswith(TRIGGERS), repr(cell)
     cells = rows_by_reference(header, rows)
-    sheet = libreoffice_sheet(tmp_path, out.read_bytes())
-    converted = {row[0].value: dict(zip(header, row, strict=True))
-                 for row in sheet.iter_rows(min_row=2)}
-    for converted_row in sheet.iter_rows():
-        for cell in converted_row:
-            assert cell.data_type != "f", (cell.coordinate, cell.value)
+    converted = opened_by_libreoffice(tmp_path, out.read_bytes())
     for reference, text in followups.items():
         for item_id, value in text.items():
             assert cells[reference][item_id] == neutralise(value), (reference, item_id)
