@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from intake import audit, clinic, course, mail
 from intake.course import Infusion, Invitation, Patient
-from intake.models import Submission, begin_write, create_draft, db
+from intake.models import ResumeLink, Submission, begin_write, create_draft, db
 from intake.patient.drafts import local_date, new_resume_link, public_url
 from intake.questionnaire.followup import FOLLOWUP
 from intake.upkeep import SCHEDULE
@@ -237,16 +237,15 @@ def send_due(any_hour: bool = False, who: str | None = SCHEDULE) -> dict[str, in
 def of_patient(patient: Patient) -> list[tuple[Invitation, Infusion, Submission | None, bool]]:
     """The patient's invitations, newest first, each with its infusion, its follow-up (if
     sent) and whether its link was opened."""
-    rows = db.session.execute(
-        select(Invitation, Infusion).join(Infusion, Invitation.infusion_id == Infusion.id)
+    opened = select(ResumeLink.id).where(ResumeLink.submission_id == Invitation.draft_id,
+                                         ResumeLink.used_at.is_not(None)).exists()
+    rows = db.session.execute(  # one query, however many invitations
+        select(Invitation, Infusion, Submission, opened)
+        .join(Infusion, Invitation.infusion_id == Infusion.id)
+        .outerjoin(Submission, Invitation.draft_id == Submission.id)
         .where(Infusion.patient_id == patient.id)
         .order_by(Invitation.due_on.desc(), Invitation.id.desc())).all()
-    listed = []
-    for invitation, infusion in rows:
-        draft = db.session.get(Submission, invitation.draft_id) if invitation.draft_id else None
-        opened = draft is not None and any(link.used_at for link in draft.resume_links)
-        listed.append((invitation, infusion, draft, opened))
-    return listed
+    return [tuple(row) for row in rows]
 
 
 @click.command("invitations")

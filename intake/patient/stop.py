@@ -43,5 +43,5 @@ def page(invitation_id: int, token: str):
                          detail={"how": "one-click" if one_click else "page",
                                  "invitation": invitation_id})
         db.session.commit()
-    done = patient.invitations_stopped_at is not None
+    done = course.invitations_stopped(patient)  # by this record or one merged into it
     return render_template("patient/stop.html", form=form, done=done, again=False)

@@ -7,13 +7,12 @@ The helpers the browser tests share live in ``support/browser.py``.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, sync_playwright
-from support.browser import Tab
+from support.browser import Tab, serving
 from werkzeug.serving import make_server
 
 CHROMIUM_ARGS = [
@@ -38,15 +37,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The app from the ``app`` fixture served over HTTP on a free port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    host = f"127.0.0.1:{server.server_port}"
-    app.config["SERVER_NAME"] = host  # so external URLs (the resume link) point here
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    yield f"http://{host}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    with serving(make_server("127.0.0.1", 0, app, threaded=True)) as port:
+        host = f"127.0.0.1:{port}"
+        app.config["SERVER_NAME"] = host  # so external URLs (the resume link) point here
+        yield f"http://{host}"
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import contextlib
 import datetime as dt
 import functools
 import re
-import threading
 from collections.abc import Iterator
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,7 +22,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from support.browser import DESK, SCREENSHOTS, Tab
+from support.browser import DESK, SCREENSHOTS, Tab, serving
 from support.fhir_questionnaires import QUESTIONNAIRES, exported, policy
 
 from intake.questionnaire import Journey, Questionnaire
@@ -73,14 +72,9 @@ class Site(SimpleHTTPRequestHandler):
 def lforms_site() -> Iterator[str]:
     if not (LFORMS / "webcomponent" / "main.js").exists():  # `make test` installs it
         pytest.fail("LHC-Forms is missing: `make test` installs it with `npm ci`")
-    server = ThreadingHTTPServer(("127.0.0.1", 0),
-                                 functools.partial(Site, directory=str(LFORMS)))
-    thread = threading.Thread(target=server.serve_forever, name="lforms-site", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
-    server.server_close()
+    site = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Site, directory=str(LFORMS)))
+    with serving(site) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 class Form:

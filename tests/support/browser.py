@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,19 @@ PHONE = {"viewport": {"width": 375, "height": 812}, "device_scale_factor": 2,
 
 
 REFERENCE = re.compile(rf"[{REFERENCE_ALPHABET}]{{3}}(-[{REFERENCE_ALPHABET}]{{3}}){{2}}")
+
+
+@contextmanager
+def serving(server: Any) -> Iterator[int]:
+    """A local HTTP server answering on a thread of its own for the block; its port."""
+    thread = threading.Thread(target=server.serve_forever, name="test-site", daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
 
 
 class Tab:
