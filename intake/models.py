@@ -7,6 +7,7 @@ import hmac
 import os
 import secrets
 import unicodedata
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -150,8 +151,13 @@ class Submission(db.Model):
 
     def index_names(self) -> None:
         """Keep the search keys in step with the names."""
-        self.first_name_key = name_key(self.known("first_name"))
-        self.last_name_key = name_key(self.known("last_name"))
+        for column, key in self.name_keys(self.answers).items():
+            setattr(self, column, key)
+
+    def name_keys(self, answers: Mapping[str, Any]) -> dict[str, str | None]:
+        """The search keys of the names in ``answers`` (or those the draft was made with)."""
+        return {f"{part}_key": name_key(answers.get(part) or self.inputs.get(part))
+                for part in ("first_name", "last_name")}
 
     def start_session(self) -> str:
         """A new browser session on this draft: a cookie from any earlier one stops working."""

@@ -103,12 +103,9 @@ def replace_score(submission: Any, new: Mapping[str, Any], by: str) -> bool:
     return True
 
 
-def mark_urgent(draft: Any) -> bool:
-    """Put a draft at the top of the worklist; True if it was not there yet."""
-    if draft.urgent:
-        return False
-    draft.urgent, draft.queue_rank = True, ROUTING_RANK[URGENT]
-    return True
+def urgent_marks(draft: Any) -> dict[str, Any]:
+    """What puts a draft at the top of the worklist: nothing when it is there already."""
+    return {} if draft.urgent else {"urgent": True, "queue_rank": ROUTING_RANK[URGENT]}
 
 
 def submit(draft: Any, score: Mapping[str, Any], moment: dt.datetime) -> None:

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
-from typing import Any
+from typing import Any, NamedTuple
 
-from babel.dates import format_skeleton
 from flask import (
     Blueprint,
     abort,
@@ -20,7 +19,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, get_locale, ngettext
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from sqlalchemy import select
@@ -50,9 +49,10 @@ from intake.patient.drafts import (
     may_email_link,
     new_resume_link,
     questionnaire_of,
-    relock_draft,
+    save_draft,
     token_hash,
 )
+from intake.patient.words import answer_text
 from intake.questionnaire import forms
 
 bp = Blueprint("patient", __name__)
@@ -90,36 +90,6 @@ def next_url(page: q.Page, journey: q.Journey) -> str:
 def page_helpers() -> dict[str, Any]:
     return {"answer_text": answer_text, "month_names": forms.MONTHS, "bodymap": bodymap,
             "item_text": forms.item_text, "in_english": forms.in_english}
-
-
-class PatientWords:
-    """Answers in the patient's language: the ``questionnaire.Speaker`` of the review page."""
-
-    def item_text(self, item: q.Item, text: str) -> str:
-        return forms.item_text(item, text)
-
-    def date(self, date: dt.date) -> str:
-        return format_date(date, "long")
-
-    def month(self, month: dt.date) -> str:
-        return format_skeleton("yMMMM", month, locale=get_locale())  # "septiembre de 2022"
-
-    def message(self, text: str, **values: Any) -> str:
-        return _(text, **values)
-
-
-def answer_text(item: q.Item, value: Any, typed: dict[str, str] | None = None) -> str:
-    """An answer in the patient's words and language; "—" when unanswered. A measure
-    typed in US units reads as typed, the stored metric value beside it."""
-    if value is None:
-        return "—"
-    kind, speaker = q.kind_of(item), PatientWords()
-    words = kind.patient_words(item, value, speaker)
-    if typed and kind.typed_as:
-        as_typed = speaker.message(kind.typed_as, **{part: text or "0"
-                                                     for part, text in typed.items()})
-        return f"{as_typed} ({words})"
-    return words
 
 
 @bp.before_request
@@ -225,49 +195,63 @@ def show_step(slug: str, number: int, notice: str | None = None, status: int = 2
 
 
 def save_step(page: q.Page, draft: Submission | None, form: forms.StepForm, today: dt.date):
-    """Save a checked page into the draft as it is now, under the write lock: another
-    tab's save of another page since this one was read is kept."""
+    """Save a checked page into the draft as it is now (``save_draft``): another tab's save
+    of another page since this one was read is kept."""
     if draft is None:
         begin_write()
-    else:
-        draft = relock_draft(draft)
-        if draft is None or draft.submitted_at is not None:  # ended or sent meanwhile
-            return redirect(url_for("patient.landing" if draft is None else "patient.done"))
-    questionnaire = questionnaire_of(draft)
-    if draft is None:
+        questionnaire = questionnaire_of(draft)
         draft = create_draft(str(get_locale()), questionnaire.key, questionnaire.version)
         hold_session(draft)
-    new_link = page.key == questionnaire.link_after and not can_link(draft)
-    rendered = {item.id for item in form.items}
-    answers = {k: v for k, v in draft.answers.items() if k not in rendered}
-    answers.update(form.answers())
-    crisis = questionnaire.crisis is not None and questionnaire.crisis.raised(page, answers)
-    if crisis:
-        answers = questionnaire.crisis.kept(answers)
-    completed = [key for key in draft.completed_steps if key != page.key] + [page.key]
-    journey = q.Journey(questionnaire, answers, today, clinic.policy(), completed).settled()
-    draft.answers, draft.completed_steps = dict(journey.answers), completed
-    draft.typed = {item_id: typed for item_id, typed in
-                   {**draft.typed, **dict.fromkeys(rendered, None), **form.typed()}.items()
-                   if typed and item_id in draft.answers}
-    draft.index_names()
-    draft.language = str(get_locale())
-    draft.updated_at = utcnow()
-    newly_urgent = (questionnaire.crisis is not None
-                    and questionnaire.crisis.urgent(draft.answers) and workflow.mark_urgent(draft))
-    if newly_urgent:
-        mail.urgent_notice(draft.reference, questionnaire.title.lower())
-    destination = saved_destination(page, draft, journey, crisis, new_link)
+    draft, saved = save_draft(draft, lambda read: PageSaved.of(page, read, form, today))
+    if saved is None:  # ended or sent meanwhile
+        return redirect(url_for("patient.landing" if draft is None else "patient.done"))
+    if saved.newly_urgent:
+        mail.urgent_notice(draft.reference, questionnaire_of(draft).title.lower())
     db.session.commit()
     session["saved_at"] = clinic.now().strftime("%H:%M")
-    return redirect(destination)
+    return redirect(saved.destination)
 
 
-def saved_destination(page: q.Page, draft: Submission, journey: q.Journey, crisis: bool,
-                      new_link: bool) -> str:
-    """Where a saved page leads, read before the commit expires (and would reload) the draft."""
+class PageSaved(NamedTuple):
+    """A page's save worked out from the draft as read: the columns it writes, where it
+    leads, and whether it puts the draft at the top of the worklist."""
+
+    values: dict[str, Any]
+    destination: str
+    newly_urgent: bool
+
+    @classmethod
+    def of(cls, page: q.Page, draft: Submission, form: forms.StepForm,
+           today: dt.date) -> PageSaved:
+        questionnaire = questionnaire_of(draft)
+        new_link = page.key == questionnaire.link_after and not can_link(draft)
+        rendered = {item.id for item in form.items}
+        answers = {k: v for k, v in draft.answers.items() if k not in rendered}
+        answers.update(form.answers())
+        crisis = questionnaire.crisis is not None and questionnaire.crisis.raised(page, answers)
+        if crisis:
+            answers = questionnaire.crisis.kept(answers)
+        completed = [key for key in draft.completed_steps if key != page.key] + [page.key]
+        journey = q.Journey(questionnaire, answers, today, clinic.policy(), completed).settled()
+        answers = dict(journey.answers)
+        typed = {item_id: typed for item_id, typed in
+                 {**draft.typed, **dict.fromkeys(rendered, None), **form.typed()}.items()
+                 if typed and item_id in answers}
+        urgent = (workflow.urgent_marks(draft) if questionnaire.crisis is not None
+                  and questionnaire.crisis.urgent(answers) else {})
+        values = {"answers": answers, "completed_steps": completed, "typed": typed,
+                  "language": str(get_locale()), "updated_at": utcnow(),
+                  **draft.name_keys(answers), **urgent}
+        destination = saved_destination(page, journey, crisis, new_link,
+                                        linkable=can_link(draft, completed))
+        return cls(values, destination, bool(urgent))
+
+
+def saved_destination(page: q.Page, journey: q.Journey, crisis: bool, new_link: bool,
+                      linkable: bool) -> str:
+    """Where a saved page leads."""
     nav = request.form.get("nav")
-    if nav == "later" and can_link(draft):
+    if nav == "later" and linkable:
         return url_for("patient.finish_later")
     if crisis:
         return url_for("patient.support", **request.args)

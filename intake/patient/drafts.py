@@ -9,7 +9,8 @@ import ipaddress
 import math
 import secrets
 import time
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from flask import (
@@ -22,7 +23,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from limits import parse as parse_limit
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from intake import clinic, mail
 from intake import questionnaire as q
@@ -89,21 +90,47 @@ def current_draft(lock: bool = False) -> Submission | None:
     return draft
 
 
-def relock_draft(draft: Submission) -> Submission | None:
-    """The draft this request read before the write lock, now under it. What was read is
-    kept while the row's saved state is as read (no save from another tab, no session
-    begun elsewhere, not sent), so the lock costs one narrow read; else it is read again."""
-    db.session.expunge(draft)  # taking the lock ends the read, which would expire it
+#: A draft's saved state: a save from another tab, a session begun elsewhere or a send
+#: changes one of these.
+SAVED_STATE = (Submission.updated_at, Submission.session_nonce, Submission.submitted_at)
+
+
+class Changes(Protocol):
+    """What a save writes, worked out from a draft as read: its new ``values`` by column."""
+
+    values: dict[str, Any]
+
+
+C = TypeVar("C", bound=Changes)
+
+
+def save_draft(draft: Submission,
+               changes: Callable[[Submission], C]) -> tuple[Submission | None, C | None]:
+    """Write ``changes(draft)`` under the write lock as one UPDATE that matches only while
+    the row is as this request read it: they are worked out before the lock, which is held
+    for the write alone. A row changed meanwhile is read again under the lock and they are
+    worked out anew from it. Returns the draft and its changes; no changes when it no longer
+    opens (None: ended; sent otherwise). Taking the lock ends the read, which expires the
+    draft: what a save needs of it is read before."""
+    row = Submission.id == draft.id
+    as_read = [column == getattr(draft, column.key) for column in SAVED_STATE]
+    done = changes(draft)
     begin_write()
-    saved = (Submission.updated_at, Submission.session_nonce, Submission.submitted_at)
-    now = db.session.execute(select(*saved).where(Submission.id == draft.id)).one_or_none()
-    if now is not None and tuple(now) == (draft.updated_at, draft.session_nonce,
-                                          draft.submitted_at):
-        db.session.add(draft)
-        g.draft_locked = True
-        return draft
-    del g.draft
-    return current_draft(lock=True)
+    if not write(done.values, row, *as_read):
+        del g.draft
+        draft = current_draft(lock=True)
+        if draft is None or draft.submitted_at is not None:
+            return draft, None
+        done = changes(draft)
+        write(done.values, row)
+    return draft, done
+
+
+def write(values: dict[str, Any], *where: Any) -> bool:
+    """Set these columns of the draft row ``where`` matches; whether one matched."""
+    statement = (update(Submission).where(*where).values(values)
+                 .execution_options(synchronize_session=False))
+    return db.session.execute(statement).rowcount == 1
 
 
 def draft_limit_key() -> str | None:
@@ -151,11 +178,12 @@ def journey_of(draft: Submission | None, today: dt.date) -> q.Journey:
                      draft.completed_steps)
 
 
-def can_link(draft: Submission) -> bool:
+def can_link(draft: Submission, completed: Sequence[str] | None = None) -> bool:
     """A private link (and so finishing later) is offered once the step it follows is
-    saved; a questionnaire reached by a link offers it from the start."""
+    saved (among ``completed``, the draft's saved pages unless given); a questionnaire
+    reached by a link offers it from the start."""
     after = questionnaire_of(draft).link_after
-    return after is None or after in draft.completed_steps
+    return after is None or after in (draft.completed_steps if completed is None else completed)
 
 
 def public_url(endpoint: str, **values: Any) -> str:

@@ -32,11 +32,14 @@ class Ruled(NamedTuple):
 class Asked:
     """What a questionnaire asks under the clinic's switches, worked out once: the steps
     with a question it asks (an instrument may be switched off), by step the items it
-    shows wherever that step is shown, and by id the items a rule shows."""
+    shows wherever that step is shown, by id the items a rule shows, and by page key its
+    questions, each with the rule that decides whether the page renders it (None: always
+    rendered — no rule, or one reading an answer on the page itself)."""
 
     steps: frozenset[str]
     unruled: Mapping[str, frozenset[str]]
     ruled: Mapping[str, Ruled]
+    on_page: Mapping[str, tuple[tuple[Item, Condition | None], ...]]
 
 
 def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
@@ -52,8 +55,20 @@ def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
                    for step in questionnaire.steps}
         ruled = {i.id: Ruled(step.slug, rule) for step in questionnaire.steps for i in step.items
                  if i.instrument not in off and (rule := condition(i, policy)) is not None}
-        questionnaire.derived[key] = Asked(steps, unruled, ruled)
+        on_page = {page.key: tuple((i, rendered_when(i, page, policy)) for i in page.items
+                                   if not i.system and i.instrument not in off)
+                   for step in questionnaire.steps for page in step.pages}
+        questionnaire.derived[key] = Asked(steps, unruled, ruled, on_page)
     return questionnaire.derived[key]
+
+
+def rendered_when(item: Item, page: Page, policy: Policy) -> Condition | None:
+    """The rule deciding whether ``page`` renders the item: None when it always does —
+    no rule, or one reading an answer on the page (the page shows or hides it as that
+    answer changes, reading the answers saved on earlier pages for the rest of its rule)."""
+    rule = condition(item, policy)
+    own = {i.id for i in page.items}
+    return None if rule is None or not own.isdisjoint(rule.items()) else rule
 
 
 class Journey:
@@ -120,7 +135,12 @@ class Journey:
         """The pages that apply, in order: those of the steps that apply with a question
         to show."""
         return tuple(page for step in self.steps for page in step.pages
-                     if self.page_items(page))
+                     if any(rule is None or rule.holds(self)
+                            for _, rule in self.asking.on_page[page.key]))
+
+    @cached_property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(page.key for page in self.pages)
 
     @cached_property
     def counted(self) -> tuple[str, ...]:
@@ -145,7 +165,7 @@ class Journey:
 
     def asked(self, page: Page) -> list[Item]:
         """The page's questions the clinic asks, whether the answers show them or not."""
-        return [i for i in page.items if not i.system and i.instrument not in self.switched_off]
+        return [item for item, _ in self.asking.on_page[page.key]]
 
     def read_elsewhere(self, page: Page) -> dict[str, list[str]]:
         """The answers saved on other pages that the rules of this page's follow-ups
@@ -165,12 +185,12 @@ class Journey:
 
     def reachable(self, page: Page) -> bool:
         """A page opens when it applies and every page before it is saved."""
-        keys = [p.key for p in self.pages]
+        keys = self.keys
         return page.key in keys and all(k in self.completed for k in keys[:keys.index(page.key)])
 
     def neighbour(self, page: Page, offset: int) -> Page | None:
         """The page ``offset`` places from this one, if there is one."""
-        keys = [p.key for p in self.pages]
+        keys = self.keys
         index = keys.index(page.key) + offset if page.key in keys else -1
         return self.pages[index] if 0 <= index < len(keys) else None
 
@@ -197,12 +217,9 @@ class Journey:
 
     def page_items(self, page: Page) -> tuple[Item, ...]:
         """The items a page renders: those that apply, and every follow-up whose rule
-        reads an answer on this page (the page shows or hides it as they change, reading
-        the answers saved on earlier pages for the rest of its rule)."""
-        own = {item.id for item in page.items}
-        return tuple(item for item in self.asked(page)
-                     if (rule := condition(item, self.policy)) is None
-                     or not own.isdisjoint(rule.items()) or rule.holds(self))
+        reads an answer on this page (``rendered_when``)."""
+        return tuple(item for item, rule in self.asking.on_page[page.key]
+                     if rule is None or rule.holds(self))
 
 def shown_steps(questionnaire: Questionnaire, answers: Mapping[str, Any],
                 reference: dt.date, policy: Policy = DEFAULT_POLICY) -> list[Step]:
