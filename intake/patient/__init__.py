@@ -202,6 +202,7 @@ def save_step(page: q.Page, draft: Submission | None, form: forms.StepForm, toda
         questionnaire = questionnaire_of(draft)
         draft = create_draft(str(get_locale()), questionnaire.key, questionnaire.version)
         hold_session(draft)
+        db.session.flush()  # its row as read, its session too
     draft, saved = save_draft(draft, lambda read: PageSaved.of(page, read, form, today))
     if saved is None:  # ended or sent meanwhile
         return redirect(url_for("patient.landing" if draft is None else "patient.done"))
