@@ -64,6 +64,11 @@ def hold_session(draft: Submission) -> None:
     session.permanent = True
 
 
+#: The draft a cookie names, and the same locked (statements built once, as ``SAVE``).
+BY_KEY = select(Submission).where(Submission.draft_key == bindparam("key"))
+BY_KEY_LOCKED = BY_KEY.with_for_update()
+
+
 def current_draft(lock: bool = False) -> Submission | None:
     """The draft this browser is answering, while its cookie holds the draft's session.
 
@@ -77,8 +82,7 @@ def current_draft(lock: bool = False) -> Submission | None:
     key = session.get("draft")
     draft = None
     if key:
-        query = select(Submission).where(Submission.draft_key == key)
-        draft = db.session.scalar(query.with_for_update() if lock else query)
+        draft = db.session.scalar(BY_KEY_LOCKED if lock else BY_KEY, {"key": key})
     if draft is not None and not draft.holds_session(session.get("nonce")):
         draft = None
     if draft is not None and draft.submitted_at is not None:

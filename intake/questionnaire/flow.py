@@ -32,14 +32,16 @@ class Ruled(NamedTuple):
 class Asked:
     """What a questionnaire asks under the clinic's switches, worked out once: the steps
     with a question it asks (an instrument may be switched off), by step the items it
-    shows wherever that step is shown, by id the items a rule shows, and by page key its
+    shows wherever that step is shown, by id the items a rule shows, by page key its
     questions, each with the rule that decides whether the page renders it (None: always
-    rendered — no rule, or one reading an answer on the page itself)."""
+    rendered — no rule, or one reading an answer on the page itself), and the pages with a
+    question always rendered."""
 
     steps: frozenset[str]
     unruled: Mapping[str, frozenset[str]]
     ruled: Mapping[str, Ruled]
     on_page: Mapping[str, tuple[tuple[Item, Condition | None], ...]]
+    rendered: frozenset[str]
 
 
 def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
@@ -58,7 +60,9 @@ def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
         on_page = {page.key: tuple((i, rendered_when(i, page, policy)) for i in page.items
                                    if not i.system and i.instrument not in off)
                    for step in questionnaire.steps for page in step.pages}
-        questionnaire.derived[key] = Asked(steps, unruled, ruled, on_page)
+        rendered = frozenset(page for page, asked in on_page.items()
+                             if any(rule is None for _, rule in asked))
+        questionnaire.derived[key] = Asked(steps, unruled, ruled, on_page, rendered)
     return questionnaire.derived[key]
 
 
@@ -134,9 +138,10 @@ class Journey:
     def pages(self) -> tuple[Page, ...]:
         """The pages that apply, in order: those of the steps that apply with a question
         to show."""
+        rendered, on_page = self.asking.rendered, self.asking.on_page
         return tuple(page for step in self.steps for page in step.pages
-                     if any(rule is None or rule.holds(self)
-                            for _, rule in self.asking.on_page[page.key]))
+                     if page.key in rendered
+                     or any(rule is not None and rule.holds(self) for _, rule in on_page[page.key]))
 
     @cached_property
     def keys(self) -> tuple[str, ...]:
