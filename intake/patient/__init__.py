@@ -96,7 +96,7 @@ def page_helpers() -> dict[str, Any]:
 def patient_session() -> None:
     """Every patient post saves: it takes the write lock before it reads the draft, so
     the draft it checks is the one it saves (another tab's save or send waits, or has
-    happened). A step's post takes it only once its answers are valid (``save_step``):
+    happened). A step's post takes it only to write a checked page (``save_draft``):
     checking a page is most of a post's work, and SQLite has one writer at a time.
     A cookie that no longer opens its draft is forgotten (the draft stays)."""
     posting = request.method == "POST" and request.endpoint != "patient.step"
@@ -202,7 +202,7 @@ def save_step(page: q.Page, draft: Submission | None, form: forms.StepForm, toda
         questionnaire = questionnaire_of(draft)
         draft = create_draft(str(get_locale()), questionnaire.key, questionnaire.version)
         hold_session(draft)
-        db.session.flush()  # its row as read, its session too
+        db.session.flush()  # saved as read: the row holds its session
     draft, saved = save_draft(draft, lambda read: PageSaved.of(page, read, form, today))
     if saved is None:  # ended or sent meanwhile
         return redirect(url_for("patient.landing" if draft is None else "patient.done"))

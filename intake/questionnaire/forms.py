@@ -407,6 +407,12 @@ class StepForm(FlaskForm):
     step: q.Step
     items: tuple[q.Item, ...]
 
+    class Meta:
+        #: The token is checked app-wide, before any view runs, and the page carries the
+        #: app's (step.html): a token of the form's own would be signed on every post for
+        #: nothing.
+        csrf = False
+
     def __init__(self, *args: Any, context: dict[str, Any], reference: dt.date,
                  policy: Policy, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -430,7 +436,7 @@ class StepForm(FlaskForm):
         return rule.holds(q.Answers(now, q.age_from(now, self.reference), self.policy))
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = True  # the CSRF token is checked app-wide, before any view runs
+        valid = True
         for item in self.items:
             field = self[item.id]
             if not self.applies(item):
