@@ -407,10 +407,7 @@ class StepForm(FlaskForm):
     step: q.Step
     items: tuple[q.Item, ...]
 
-    class Meta:
-        #: The token is checked app-wide, before any view runs, and the page carries the
-        #: app's (step.html): a token of the form's own would be signed on every post for
-        #: nothing.
+    class Meta:  # CSRFProtect checks every post first; step.html carries its token
         csrf = False
 
     def __init__(self, *args: Any, context: dict[str, Any], reference: dt.date,
