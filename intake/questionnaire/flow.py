@@ -50,8 +50,6 @@ def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
     key = ("asked", policy.switched_off)
     if key not in questionnaire.derived:
         off = policy.switched_off
-        steps = frozenset(step.slug for step in questionnaire.steps
-                          if any(not i.system and i.instrument not in off for i in step.items))
         unruled = {step.slug: frozenset(i.id for i in step.items if i.instrument not in off
                                         and condition(i, policy) is None)
                    for step in questionnaire.steps}
@@ -60,6 +58,8 @@ def asked(questionnaire: Questionnaire, policy: Policy) -> Asked:
         on_page = {page.key: tuple((i, rendered_when(i, page, policy)) for i in page.items
                                    if not i.system and i.instrument not in off)
                    for step in questionnaire.steps for page in step.pages}
+        steps = frozenset(step.slug for step in questionnaire.steps
+                          if any(on_page[page.key] for page in step.pages))
         rendered = frozenset(page for page, asked in on_page.items()
                              if any(rule is None for _, rule in asked))
         questionnaire.derived[key] = Asked(steps, unruled, ruled, on_page, rendered)
@@ -90,7 +90,6 @@ class Journey:
         self.answers = answers
         self.reference = reference
         self.policy = policy
-        self.switched_off = policy.switched_off
         self.completed = completed
         self.asking = asked(questionnaire, policy)
 
@@ -145,6 +144,7 @@ class Journey:
 
     @cached_property
     def keys(self) -> tuple[str, ...]:
+        """The keys of the pages that apply, in order."""
         return tuple(page.key for page in self.pages)
 
     @cached_property
@@ -276,10 +276,11 @@ def minutes_to_answer(questionnaire: Questionnaire,
     The shortest path shows only the items without a shown-when rule (each rule is false
     for some adult's answers); the longest shows every item the clinic asks.
     """
-    asked = [i for s in questionnaire.steps for i in s.items
-             if not i.system and i.instrument not in policy.switched_off]
-    always = [i for i in asked if questionnaire.step_by_slug[i.step].shown_when is None
+    on_page = asked(questionnaire, policy).on_page
+    questions = [item for step in questionnaire.steps for page in step.pages
+                 for item, _ in on_page[page.key]]
+    always = [i for i in questions if questionnaire.step_by_slug[i.step].shown_when is None
               and condition(i, policy) is None]
-    return _minutes(questionnaire, always), _minutes(questionnaire, asked)
+    return _minutes(questionnaire, always), _minutes(questionnaire, questions)
 
 
