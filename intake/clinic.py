@@ -103,6 +103,22 @@ def day_of(moment: dt.datetime, timezone: str | None = None) -> dt.date:
     return local(moment, timezone).date()
 
 
+def day_bounds(since: dt.date | None, until: dt.date | None, zone: ZoneInfo
+               ) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """The moments, in UTC, from the start of clinic day ``since`` to the start of the day
+    after ``until`` (a filter's days, both kept): a stored moment is kept when it is at or
+    after the first and before the second. None where there is no bound: a day not given,
+    or one so near the calendar's first or last day (year 1, year 9999) that its bound is
+    no moment; nothing stored lies beyond it."""
+    def start(day: dt.date | None, days_after: int) -> dt.datetime | None:
+        try:
+            return dt.datetime.combine(day + dt.timedelta(days=days_after), dt.time(),
+                                       zone).astimezone(dt.UTC) if day else None
+        except OverflowError:
+            return None
+    return start(since, 0), start(until, 1)
+
+
 def policy(config: Mapping[str, Any] | None = None) -> Policy:
     """The scoring and shown-when policy this clinic's configuration asks for."""
     config = current_app.config if config is None else config

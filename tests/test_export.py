@@ -509,6 +509,7 @@ def test_filters_use_clinic_dates_inclusively_and_drafts_only_on_request(
     assert references("--until", "2025-06-01") == [first]  # 03:30 UTC on 2 June
     assert references("--since", "2025-06-02") == [second, third]
     assert references("--since", "2025-06-02", "--until", "2025-06-02") == [second]
+    assert references("--since", "0001-01-01", "--until", "9999-12-31") == [first, second, third]
     assert references("--status", "reviewed") == [third]
     assert references("--status", "draft") == []  # a draft staff do not see
     with app.app_context():

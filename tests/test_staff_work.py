@@ -8,13 +8,14 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from helpers import CASES, CLINIC_ZONE, csrf_token, load_case, pdf_text, stored
 from sqlalchemy import event, select
 from support.payloads import XSS_PAYLOADS
 
-from intake import scoring
+from intake import clinic, scoring
 from intake.models import (
     AuditEvent,
     Submission,
@@ -195,6 +196,9 @@ def test_demo_rows_carry_a_banner(app, physician):
     ("since=2025-06-02&until=2025-06-02", ["late"]),
     ("since=2025-06-03", []),
     ("routing=HOLD&since=2025-06-01&until=2025-06-01&status=new", ["hold"]),
+    # The calendar's first and last days: no bound a moment could hold, so every row.
+    ("since=0001-01-01&until=9999-12-31", ["urgent", "hold", "reviewed", "late"]),
+    ("since=9999-12-31", []),
 ])
 def test_filters(app, physician, query, expected):
     rows = {
@@ -764,3 +768,12 @@ def test_a_draft_marked_contacted_stays_contacted_when_sent(app, front_desk, pat
     submission = stored(app, draft)
     assert (submission.status, submission.routing) == ("contacted", "URGENT")
     assert references(front_desk.get("/staff/?status=contacted")) == [draft]
+
+
+def test_a_day_at_the_calendars_end_bounds_nothing_in_any_zone():
+    east, west = ZoneInfo("Asia/Tokyo"), ZoneInfo("America/New_York")
+    assert clinic.day_bounds(dt.date.min, dt.date.max, east) == (None, None)
+    start, end = clinic.day_bounds(dt.date.min, dt.date.max, west)
+    assert start.date() == dt.date.min and end is None  # west of UTC year 1 still begins
+    assert clinic.day_bounds(dt.date(2025, 6, 2), dt.date(2025, 6, 2), west) == (
+        dt.datetime(2025, 6, 2, 4, tzinfo=dt.UTC), dt.datetime(2025, 6, 3, 4, tzinfo=dt.UTC))

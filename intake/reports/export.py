@@ -150,10 +150,10 @@ class ExportFilter:
             query = query.where(Submission.submitted_at.is_not(None))
             if self.status:
                 query = query.where(Submission.status == self.status)
-        if self.since:
-            query = query.where(moment >= dt.datetime.combine(self.since, dt.time(), zone))
-        if self.until:
-            end = dt.datetime.combine(self.until + dt.timedelta(days=1), dt.time(), zone)
+        start, end = clinic.day_bounds(self.since, self.until, zone)
+        if start:
+            query = query.where(moment >= start)
+        if end:
             query = query.where(moment < end)
         return query.order_by(*order)
 

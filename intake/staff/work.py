@@ -7,7 +7,6 @@ never sits in a URL or an access log. Pages follow a keyset on the queue index
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -171,13 +170,11 @@ def submitted_conditions(filters: WorklistFilter) -> list[ColumnElement[bool]] |
     conditions = [Submission.submitted_at.is_not(None), *status_conditions(filters.status.data)]
     if filters.routing.data:
         conditions.append(Submission.queue_rank == ROUTING_RANK[filters.routing.data])
-    zone = clinic.zone()
-    if filters.since.data:
-        conditions.append(Submission.submitted_at >= dt.datetime.combine(
-            filters.since.data, dt.time(), zone))
-    if filters.until.data:
-        conditions.append(Submission.submitted_at < dt.datetime.combine(
-            filters.until.data + dt.timedelta(days=1), dt.time(), zone))
+    start, end = clinic.day_bounds(filters.since.data, filters.until.data, clinic.zone())
+    if start:
+        conditions.append(Submission.submitted_at >= start)
+    if end:
+        conditions.append(Submission.submitted_at < end)
     return conditions
 
 
