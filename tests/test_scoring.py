@@ -776,6 +776,7 @@ MALFORMED = [
     ({"bp_systolic": 140.5}, "bp_systolic"),
     ({"phq9_1": 1.5}, "phq9_1"),
     ({"bp_systolic": 261}, "bp_systolic"),
+    ({"phq9_2": True}, "phq9_2"),
     ({"nrs_now": 11}, "nrs_now"),
     ({"phq9_2": -1}, "phq9_2"),
     ({"height_cm": 49}, "height_cm"),

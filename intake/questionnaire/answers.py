@@ -28,11 +28,11 @@ def cleaned_journey(questionnaire: Questionnaire, answers: Any, reference: dt.da
     if not isinstance(answers, dict):
         raise MalformedAnswers("answers", "must be an object keyed by item id")
     items, kinds = questionnaire.items, kinds_of(questionnaire)
-    normalised = {}
-    for key, value in answers.items():
-        if key not in items:
-            raise MalformedAnswers(key, "unknown item id")
-        normalised[key] = kinds[key].normalise(value)
+    if unknown := answers.keys() - items.keys():
+        raise MalformedAnswers(next(k for k in answers if k in unknown), "unknown item id")
+    normalised, by_kind = dict(answers), normalisers(questionnaire)
+    for key in by_kind.keys() & answers.keys():
+        normalised[key] = by_kind[key].normalise(answers[key])
     journey = Journey(questionnaire, normalised, reference, policy).settled()
     cleaned, changed = {}, False
     for key, value in journey.answers.items():
@@ -52,6 +52,16 @@ def kinds_of(questionnaire: Questionnaire) -> Mapping[str, Kind]:
         questionnaire.derived["kinds"] = {item_id: kind_of(item)
                                           for item_id, item in questionnaire.items.items()}
     return questionnaire.derived["kinds"]
+
+
+def normalisers(questionnaire: Questionnaire) -> Mapping[str, Kind]:
+    """The items whose kind changes an answer before any rule reads it (text is trimmed),
+    by id: the others' answers are read as given."""
+    if "normalisers" not in questionnaire.derived:
+        questionnaire.derived["normalisers"] = {
+            item_id: kind for item_id, kind in kinds_of(questionnaire).items()
+            if type(kind).normalise is not Kind.normalise}
+    return questionnaire.derived["normalisers"]
 
 
 def answer_label(item: Item, value: Any) -> str | list[str]:

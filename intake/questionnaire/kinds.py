@@ -135,6 +135,13 @@ class ChoiceKind(Kind):
             return Refusal(f"unknown code {value!r}", self.not_an_answer)
         return None
 
+    def check(self, item: Item, value: Any, reference: dt.date) -> Any:
+        # Most of an answers file is single codes: one is stored as it is, without a
+        # refusal's round (a third of scoring's time went to it).
+        if not self.repeats and type(value) is str and value in item.codes:
+            return value
+        return super().check(item, value, reference)
+
     def words(self, item: Item, value: Any) -> str | list[str]:
         return item.choice_label(value)
 
@@ -223,6 +230,12 @@ class ScaleKind(NumberKind):
     fhir_type = "integer"
     fhir_value = "valueInteger"
     out_of_range = N_("Choose one of the answers.")
+
+    def check(self, item: Item, value: Any, reference: dt.date) -> Any:
+        # A point of the scale is stored as it is (as ChoiceKind's codes are).
+        if type(value) is int and item.minimum <= value <= item.maximum:
+            return value
+        return super().check(item, value, reference)
 
     def coerce(self, item: Item, text: str) -> Any:
         """The point a radio's text names; other text is kept, for the range to refuse."""

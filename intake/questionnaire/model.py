@@ -105,7 +105,7 @@ class Page:
     number: int
     items: tuple[Item, ...]
 
-    @property
+    @cached_property
     def key(self) -> str:
         return self.step.slug if self.number == 1 else f"{self.step.slug}/{self.number}"
 
