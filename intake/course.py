@@ -235,7 +235,7 @@ def rescore_followups(patient: Patient, by: str) -> int:
         day = clinic.day_of(sent.submitted_at)
         sent.inputs = {**sent.inputs, **followup_inputs(patient, day)}
         new = rules.score(sent.answers, day, clinic.policy(), sent.inputs)
-        changed += workflow.replace_score(sent, new, by)
+        changed += workflow.replace_score(sent, new, by, utcnow())
     return changed
 
 

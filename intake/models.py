@@ -35,7 +35,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from intake import settings
+from intake import clinic, settings
 
 
 class Base(DeclarativeBase):
@@ -54,7 +54,8 @@ REFERENCE_ALPHABET = "ACDEFHJKMNPQRTWXY3479"
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """This moment in UTC, as stored: read from the clinic's one clock (``clinic.now``)."""
+    return clinic.now().astimezone(dt.UTC)
 
 
 class UTCDateTime(TypeDecorator):

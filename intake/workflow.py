@@ -89,14 +89,14 @@ def apply_score(submission: Any, score: Mapping[str, Any]) -> None:
     submission.queue_rank = ROUTING_RANK[score["routing"]]
 
 
-def replace_score(submission: Any, new: Mapping[str, Any], by: str) -> bool:
-    """Score a submission again: a new score becomes current, the old one is kept in its
-    history. False when nothing changed."""
+def replace_score(submission: Any, new: Mapping[str, Any], by: str, at: dt.datetime) -> bool:
+    """Score a submission again ``at`` a moment: a new score becomes current, the old one
+    is kept in its history. False when nothing changed."""
     if new == submission.score:
         return False
     submission.score_history = [*submission.score_history, {
         "rules_version": submission.rules_version, "score": submission.score,
-        "replaced_at": dt.datetime.now(dt.UTC).isoformat(),
+        "replaced_at": at.isoformat(),
         "replaced_by": new["rules_version"], "by": by,
     }]
     apply_score(submission, new)

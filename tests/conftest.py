@@ -55,11 +55,12 @@ def runner(app):
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch):
-    """Set the clinic's clock: ``clock(date)`` makes that day 10:00 clinic time."""
+    """Set the clinic's one clock: ``clock(date)`` makes it that day 10:00 clinic time,
+    ``clock(date, "23:50")`` that time of day."""
 
-    def set_day(day: dt.date | str) -> None:
+    def set_day(day: dt.date | str, at: str = "10:00") -> None:
         day = dt.date.fromisoformat(day) if isinstance(day, str) else day
-        moment = dt.datetime.combine(day, dt.time(10, 0), CLINIC_ZONE)
+        moment = dt.datetime.combine(day, dt.time.fromisoformat(at), CLINIC_ZONE)
         monkeypatch.setattr(clinic, "now", lambda: moment)
 
     return set_day

@@ -606,8 +606,9 @@ def test_the_export_page_is_for_physicians_and_admins(app, staff_client, patient
 
 
 def test_purge_drafts_keeps_urgent_drafts_no_one_has_acted_on(app, runner):
-    old = utcnow() - dt.timedelta(days=61)
     with app.app_context():
+        old = utcnow() - dt.timedelta(days=61)
+
         def draft(name: str, updated_at: dt.datetime, **fields: Any) -> Submission:
             row = Submission(reference=name, draft_key=secrets.token_urlsafe(32),
                              questionnaire_version="2025.1", answers={}, completed_steps=[],
@@ -634,6 +635,21 @@ def test_purge_drafts_keeps_urgent_drafts_no_one_has_acted_on(app, runner):
                                                        "30"]).output
 
 
+def test_purge_drafts_counts_days_on_the_clinic_clock(app, runner, clock):
+    with app.app_context():
+        db.session.add(Submission(
+            reference="AAA-AAA-AA1", draft_key=secrets.token_urlsafe(32),
+            questionnaire_version="2025.1", answers={}, completed_steps=[],
+            updated_at=dt.datetime(2025, 6, 1, 14, tzinfo=dt.UTC)))
+        db.session.commit()
+    clock("2025-07-30")  # 59 days after the last save
+    assert "Deleted 0 draft(s)" in runner.invoke(args=["purge-drafts"]).output
+    clock("2025-08-01")
+    assert "Deleted 1 draft(s)" in runner.invoke(args=["purge-drafts"]).output
+    assert [row.at.date() for row in audit_rows(app, "purge_drafts")] == [
+        dt.date(2025, 7, 30), dt.date(2025, 8, 1)]
+
+
 def test_demo_data_is_refused_without_the_flag(app, runner):
     result = runner.invoke(args=["demo-data", "5"])
     assert result.exit_code != 0 and "INTAKE_ALLOW_DEMO_DATA=1" in result.output
@@ -646,7 +662,8 @@ def test_demo_data_is_fictional_scored_and_spread_over_sixty_days(app, runner):
     app.config["ALLOW_DEMO_DATA"] = True
     result = runner.invoke(args=["demo-data", "300", "--seed", "7"])
     assert result.exit_code == 0, result.output
-    now = utcnow()
+    with app.app_context():
+        now = utcnow()
     zone = app.config["CLINIC_TIMEZONE"]
     for submission in stored_submissions(app):
         assert submission.is_demo and submission.status == "new"

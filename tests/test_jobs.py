@@ -301,10 +301,7 @@ def test_the_nightly_purge_deletes_abandoned_drafts(app, patient_client, clock):
     patient_client.walk({**P11["answers"], "phq9_9": 0}, submit=False)
     jobs.nightly_purge.call_local()
     assert len(rows(app, Submission)) == 1  # saved today: kept
-    with app.app_context():
-        db.session.execute(update(Submission).values(
-            updated_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=61)))
-        db.session.commit()
+    clock("2025-08-01")  # 61 days on
     jobs.nightly_purge.call_local()
     assert rows(app, Submission) == []
     purges = rows(app, AuditEvent, AuditEvent.action == "purge_drafts")

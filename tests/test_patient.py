@@ -344,6 +344,7 @@ def test_a_step_saved_while_another_tab_saved_another_page_keeps_both(
 
     def saved_meanwhile() -> None:  # another tab saves the anxiety page just before the lock
         monkeypatch.setattr(drafts, "begin_write", take_lock)
+        clock("2025-06-01", "10:01")
         draft = stored(app)
         with db.engine.begin() as connection:
             connection.execute(update(Submission).values(
@@ -390,6 +391,15 @@ def test_an_idle_session_ends_but_the_draft_stays(app, patient_client, clock):
     assert patient_client.get("/intake/step/pain_history").location == "/"
     other = type(patient_client)(app.test_client())
     assert other.post(link, dob_parts("1980-03-15")).location == "/intake/step/pain_history"
+
+
+def test_a_session_idles_out_on_the_clinic_clock(app, patient_client, clock):
+    """The draft's last save is stamped and its idle time counted on the one clock."""
+    start_draft(patient_client, clock)  # saved at 10:00
+    clock("2025-06-01", "13:59")
+    assert patient_client.get("/intake/step/pain_history").status_code == 200
+    clock("2025-06-01", "14:01")
+    assert patient_client.get("/intake/step/pain_history").location == "/"
 
 
 def test_finish_later_saves_shows_the_link_and_clears_the_session(app, patient_client, clock):
@@ -448,9 +458,9 @@ def test_an_adult_never_sees_the_adults_only_page(app, patient_client, clock):
 def test_turning_18_on_the_submission_day_sends_the_patient_to_the_skipped_steps(
         app, patient_client, clock):
     answers = {**P01["answers"], "dob": "2007-06-02"}
-    clock("2025-06-01")
+    clock("2025-06-01", "23:50")
     assert patient_client.walk(answers, submit=False) == "/intake/adults-only"
-    clock("2025-06-02")
+    clock("2025-06-02", "00:10")
     for page in ("/intake/adults-only", "/intake/review"):
         assert patient_client.client.get(page).location == "/intake/step/pain_history"
 

@@ -34,6 +34,7 @@ from intake.reports.summary import DISCLAIMER, TRIAL_MATCH, StaffAction, build_s
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "K7Q-4MZ-9TX"
 CLINIC = "Riverside Pain Clinic"
+GENERATED = dt.datetime(2025, 6, 2, 13, 5, tzinfo=dt.UTC)
 
 
 def build(answers: dict, submitted_on: str = "2025-06-01", policy: Policy | None = None,
@@ -47,7 +48,8 @@ def build(answers: dict, submitted_on: str = "2025-06-01", policy: Policy | None
         answers=cleaned, score=score, reference=REFERENCE,
         submitted_at=dt.datetime(2025, 6, 1, 18, 32, tzinfo=dt.UTC),
         reference_date=reference_date, clinic_name=CLINIC, timezone="America/New_York",
-        questionnaire_version=QUESTIONNAIRE_VERSION, policy=policy, **options,
+        questionnaire_version=QUESTIONNAIRE_VERSION, policy=policy, generated_at=GENERATED,
+        **options,
     )
     return render_pdf(summary), score
 
@@ -119,6 +121,7 @@ def summary_of(answers: dict, submitted_on: str = "2025-06-01"):
         score=scoring.score(answers, reference_date), reference=REFERENCE,
         submitted_at=reference_date, reference_date=reference_date, clinic_name=CLINIC,
         timezone="America/New_York", questionnaire_version=QUESTIONNAIRE_VERSION,
+        generated_at=GENERATED,
     )
 
 
@@ -214,7 +217,7 @@ def test_every_page_is_numbered_referenced_and_confidential(case):
         assert "Confidential — contains protected health information" in page_text
     last = pages[-1].extract_text()
     assert f"Questionnaire {QUESTIONNAIRE_VERSION}" in last
-    assert "Rules 2025.1" in last and "Generated " in last
+    assert "Rules 2025.1" in last and "Generated 2025-06-02 09:05 (UTC−04:00)" in last
     assert "Generated " not in pages[0].extract_text() or len(pages) == 1
 
 

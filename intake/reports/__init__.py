@@ -95,7 +95,7 @@ def submission_summary(submission: Submission, config: Mapping[str, Any],
         timezone=timezone, phone_region=config["PHONE_REGION"], language=submission.language,
         questionnaire_version=submission.questionnaire_version,
         rules=clinic.rules(submission.questionnaire), policy=clinic.policy(config),
-        actions=staff_actions(submission), inputs=submission.inputs,
+        actions=staff_actions(submission), inputs=submission.inputs, generated_at=clinic.now(),
     )
     if submission.questionnaire != FOLLOWUP.key or submission.patient_id is None:
         return summary

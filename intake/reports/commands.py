@@ -20,7 +20,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from intake import audit, clinic, demo, scoring, upkeep, workflow
-from intake.models import Submission, begin_write, db
+from intake.models import Submission, begin_write, db, utcnow
 from intake.policy import Policy, rules_version
 from intake.questionnaire import (
     INTAKE,
@@ -78,7 +78,7 @@ def score_command(file: Path, pdf_path: Path | None) -> None:
             phone_region=config["PHONE_REGION"],
             timezone=config.get("CLINIC_TIMEZONE", "America/New_York"),
             questionnaire_version=score["questionnaire_version"], policy=policy, rules=rules,
-            inputs={"baseline": data.get("baseline")},
+            inputs={"baseline": data.get("baseline")}, generated_at=clinic.now(),
         )
         try:
             pdf_path.write_bytes(render_pdf(summary, font_dir(config)))
@@ -144,7 +144,7 @@ def rescore_command(since: dt.datetime | None) -> None:
         new = clinic.rules(submission.questionnaire).score(
             submission.answers, clinic.day_of(submission.submitted_at), policy,
             submission.inputs)
-        changed += workflow.replace_score(submission, new, who)
+        changed += workflow.replace_score(submission, new, who, utcnow())
     audit.record("rescore", detail={"since": since.date().isoformat() if since else None,
                                     "changed": changed, "rules_version": new_version})
     db.session.commit()

@@ -239,7 +239,7 @@ def build_summary(
     rules: scoring.Rules = scoring.INTAKE_RULES,
     policy: Policy = DEFAULT_POLICY,
     actions: Iterable[StaffAction] = (),
-    generated_at: dt.datetime | None = None,
+    generated_at: dt.datetime,
     inputs: Mapping[str, Any] | None = None,
 ) -> Summary:
     """Everything the physician summary prints, for stored (already cleaned) answers."""
@@ -318,7 +318,7 @@ def build_summary(
         references=_references(score, indicator_keys, [f.value for f in outcome_facts]),
         questionnaire_version=questionnaire_version,
         rules_version=_versions(score["rules_version"], rules_version(policy)),
-        generated_at=local_time(generated_at or dt.datetime.now(dt.UTC), timezone),
+        generated_at=local_time(generated_at, timezone),
     )
 
 
