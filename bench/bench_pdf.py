@@ -36,6 +36,7 @@ def p01_summary() -> Summary:
         submitted_at=dt.datetime(2025, 6, 1, 18, 32, tzinfo=dt.UTC),
         reference_date=submitted_on, clinic_name="Riverside Pain Clinic",
         timezone="America/New_York", questionnaire_version=QUESTIONNAIRE_VERSION,
+        generated_at=dt.datetime(2025, 6, 2, 13, 5, tzinfo=dt.UTC),
     )
 
 
