@@ -420,20 +420,22 @@ def test_rescore_keeps_the_old_score_and_the_pdf_says_so(app, runner, patient_cl
     reference = submit_p01(patient_client, clock)
     assert runner.invoke(args=["rescore"]).output.startswith("Rescored 0 submission(s)")
     app.config["STOP_BANG_ENABLED"] = False
+    clock("2025-06-03", "09:30")
     result = runner.invoke(args=["rescore", "--since", "2025-06-01"])
     assert result.exit_code == 0 and "Rescored 1 submission(s)" in result.output
     with app.app_context():
-
         submission = db.session.query(Submission).one()
         assert submission.score["instruments"]["stop_bang"] == {"total": None,
                                                                 "administered": False}
         assert submission.score_history[0]["score"]["instruments"]["stop_bang"]["total"] == 1
         assert submission.rules_version != submission.score_history[0]["rules_version"]
+        assert submission.score_history[0]["replaced_at"] == "2025-06-03T13:30:00+00:00"
     out = tmp_path / "rescored.pdf"
     runner.invoke(args=["pdf", reference, "-o", str(out)])
     words = " ".join(page.extract_text() for page in PdfReader(out).pages)
     assert "rescored under rules" in " ".join(words.split())
     assert "routing was REVIEW-NO-FLAGS" in " ".join(words.split())
+    assert "Generated 2025-06-03 09:30 (UTC−04:00)" in words  # on the clinic's clock
 
 
 def test_each_benefit_answer_names_its_treatment(tmp_path):

@@ -137,7 +137,7 @@ class ChoiceKind(Kind):
 
     def check(self, item: Item, value: Any, reference: dt.date) -> Any:
         # Most of an answers file is single codes: one is stored as it is, without a
-        # refusal's round (a third of scoring's time went to it).
+        # refusal's round (checking the answers was a quarter of scoring's time).
         if not self.repeats and type(value) is str and value in item.codes:
             return value
         return super().check(item, value, reference)
