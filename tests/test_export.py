@@ -605,22 +605,23 @@ def test_the_export_page_is_for_physicians_and_admins(app, staff_client, patient
 # --- purge-drafts, demo-data, backup ------------------------------------------------------------
 
 
+def draft_row(name: str, updated_at: dt.datetime, **fields: Any) -> Submission:
+    """A draft last saved at ``updated_at``, added to the session (an app context's)."""
+    row = Submission(reference=name, draft_key=secrets.token_urlsafe(32),
+                     questionnaire_version="2025.1", answers={}, completed_steps=[],
+                     updated_at=updated_at, **fields)
+    db.session.add(row)
+    return row
+
+
 def test_purge_drafts_keeps_urgent_drafts_no_one_has_acted_on(app, runner):
     with app.app_context():
         old = utcnow() - dt.timedelta(days=61)
-
-        def draft(name: str, updated_at: dt.datetime, **fields: Any) -> Submission:
-            row = Submission(reference=name, draft_key=secrets.token_urlsafe(32),
-                             questionnaire_version="2025.1", answers={}, completed_steps=[],
-                             updated_at=updated_at, **fields)
-            db.session.add(row)
-            return row
-
-        draft("AAA-AAA-AA1", old)
-        draft("AAA-AAA-AA2", old, urgent=True)
-        acted = draft("AAA-AAA-AA3", old, urgent=True, status="contacted")
-        draft("AAA-AAA-AA4", utcnow() - dt.timedelta(days=59))
-        draft("AAA-AAA-AA5", old, submitted_at=old, status="new")
+        draft_row("AAA-AAA-AA1", old)
+        draft_row("AAA-AAA-AA2", old, urgent=True)
+        acted = draft_row("AAA-AAA-AA3", old, urgent=True, status="contacted")
+        draft_row("AAA-AAA-AA4", utcnow() - dt.timedelta(days=59))
+        draft_row("AAA-AAA-AA5", old, submitted_at=old, status="new")
         db.session.flush()
         db.session.add(SubmissionEvent(submission_id=acted.id, kind="status",
                                        from_status="draft", to_status="contacted"))
@@ -637,10 +638,7 @@ def test_purge_drafts_keeps_urgent_drafts_no_one_has_acted_on(app, runner):
 
 def test_purge_drafts_counts_days_on_the_clinic_clock(app, runner, clock):
     with app.app_context():
-        db.session.add(Submission(
-            reference="AAA-AAA-AA1", draft_key=secrets.token_urlsafe(32),
-            questionnaire_version="2025.1", answers={}, completed_steps=[],
-            updated_at=dt.datetime(2025, 6, 1, 14, tzinfo=dt.UTC)))
+        draft_row("AAA-AAA-AA1", dt.datetime(2025, 6, 1, 14, tzinfo=dt.UTC))
         db.session.commit()
     clock("2025-07-30")  # 59 days after the last save
     assert "Deleted 0 draft(s)" in runner.invoke(args=["purge-drafts"]).output

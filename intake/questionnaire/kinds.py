@@ -233,7 +233,7 @@ class ScaleKind(NumberKind):
 
     def check(self, item: Item, value: Any, reference: dt.date) -> Any:
         # A point of the scale is stored as it is (as ChoiceKind's codes are).
-        if type(value) is int and item.minimum <= value <= item.maximum:
+        if type(value) is int and item.minimum <= value <= upper_bound(item, reference):
             return value
         return super().check(item, value, reference)
 
