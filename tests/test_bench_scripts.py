@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import importlib
 import io
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+import redis
+from helpers import service_missing
 from pypdf import PdfReader
 
 from intake import questionnaire as q
@@ -33,3 +37,29 @@ def test_the_step_benchmark_walks_pages_the_questionnaire_has(monkeypatch):
     bench_step = bench_module(monkeypatch, "bench_step")
     pages = {page.key for step in q.INTAKE.steps for page in step.pages}
     assert {path for path, _ in (*bench_step.WALK, bench_step.STEP)} <= pages
+
+
+def test_the_server_benchmark_posts_a_step_for_each_patient_in_turn(monkeypatch, tmp_path):
+    """wrk's script posts each walked patient's page, and every post is accepted: a
+    refused CSRF token or a lost session would answer 400 or send the walk elsewhere."""
+    bench_http = bench_module(monkeypatch, "bench_http")
+    common = bench_module(monkeypatch, "common")
+    try:
+        redis.Redis.from_url(bench_http.LIMITS).ping()
+    except redis.ConnectionError:
+        service_missing("Redis is not answering on 127.0.0.1:6379")
+    database = tmp_path / "http.sqlite"
+    common.flask_command(database, "db", "upgrade")
+    with bench_http.gunicorn(database, workers=2) as base:
+        walked = [bench_http.walk_to_step(base) for _ in range(2)]
+        saved = saves(database)
+        posted = bench_http.wrk(f"{base}/intake/step/{bench_http.STEP}", walked, seconds=1)
+    assert posted["requests"] > 0 and posted["errors"] == 0
+    assert len(saved) == 2
+    assert all(saves(database)[draft] != last for draft, last in saved.items())
+
+
+def saves(database: Path) -> dict[str, str]:
+    """Each draft's last save, by reference."""
+    with closing(sqlite3.connect(database)) as connection:
+        return dict(connection.execute("SELECT reference, updated_at FROM submission"))
