@@ -12,6 +12,7 @@ from typing import Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from flask_migrate import upgrade
 from pypdf import PdfReader
 from sqlalchemy import select, text
@@ -233,6 +234,16 @@ def service_missing(message: str) -> NoReturn:
     if in_ci():
         pytest.fail(message)
     pytest.skip(message)
+
+
+def redis_at(url: str) -> redis.Redis:
+    """A client of the Redis at ``url``, once it answers (``service_missing`` if not)."""
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.exceptions.RedisError as error:
+        service_missing(f"Redis at {url} is not answering: {error}")
+    return client
 
 
 def case_summary(score_output: dict[str, Any]) -> dict[str, Any]:

@@ -9,8 +9,7 @@ import sys
 import textwrap
 
 import pytest
-import redis
-from helpers import CASES, add_staff, load_case, service_missing, sign_in
+from helpers import CASES, add_staff, load_case, redis_at, sign_in
 from sqlalchemy import delete, func, select, text, update
 
 from intake import audit
@@ -124,11 +123,7 @@ def test_two_processes_appending_at_once_keep_one_chain(app, runner, tmp_path):
 def head_store(request, app):
     """The tests that take it run with the head kept in a file, then in Redis."""
     if request.param == "redis":
-        client = redis.Redis.from_url(REDIS)
-        try:
-            client.ping()
-        except redis.exceptions.RedisError as error:
-            service_missing(f"Redis on 127.0.0.1:6379 is not answering: {error}")
+        client = redis_at(REDIS)
         key = f"test-audit-head-{secrets.token_hex(4)}"
         app.config.update(AUDIT_HEAD_URI=REDIS, AUDIT_HEAD_KEY=key)
         yield request.param

@@ -11,8 +11,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-import redis
-from helpers import service_missing
+from helpers import redis_at
 from pypdf import PdfReader
 
 from intake import questionnaire as q
@@ -44,10 +43,7 @@ def test_the_server_benchmark_posts_a_step_for_each_patient_in_turn(monkeypatch,
     refused CSRF token or a lost session would answer 400 or send the walk elsewhere."""
     bench_http = bench_module(monkeypatch, "bench_http")
     common = bench_module(monkeypatch, "common")
-    try:
-        redis.Redis.from_url(bench_http.LIMITS).ping()
-    except redis.ConnectionError:
-        service_missing("Redis is not answering on 127.0.0.1:6379")
+    redis_at(bench_http.LIMITS)
     database = tmp_path / "http.sqlite"
     common.flask_command(database, "db", "upgrade")
     with bench_http.gunicorn(database, workers=2) as base:

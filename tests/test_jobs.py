@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis
 from aiosmtpd.controller import Controller
 from helpers import (
     DATA,
@@ -32,8 +31,8 @@ from helpers import (
     add_staff,
     csrf_token,
     load_case,
+    redis_at,
     reset_database,
-    service_missing,
     sign_in,
 )
 from sqlalchemy import select, update
@@ -115,10 +114,7 @@ def queue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("INTAKE_INSTANCE_PATH", str(instance))
     url = os.environ.get("DATABASE_URL")
     if url:
-        try:
-            redis.Redis.from_url(REDIS_JOBS).ping()
-        except redis.exceptions.RedisError as error:
-            service_missing(f"Redis is not answering: {error}")
+        redis_at(REDIS_JOBS)
     mail_port = free_port()
     settings = {
         "SECRET_KEY": "test-secret-key", "AUDIT_KEY": "test-audit-key",

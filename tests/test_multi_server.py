@@ -21,6 +21,7 @@ from helpers import (
     add_staff,
     csrf_token,
     load_case,
+    redis_at,
     reset_database,
     service_missing,
     sign_in,
@@ -45,10 +46,6 @@ def require(service: str, check) -> None:
         service_missing(f"{service} is not answering: {error}")
 
 
-def require_redis() -> None:
-    require("Redis on 127.0.0.1:6379", lambda: redis.Redis.from_url(REDIS).ping())
-
-
 def forget(prefix: str) -> None:
     """Remove every Redis key a test made."""
     client = redis.Redis.from_url(REDIS)
@@ -61,7 +58,7 @@ def forget(prefix: str) -> None:
 @pytest.fixture
 def shared_head(app):
     """The app keeps its audit head in Redis, under a key of this test's own."""
-    require_redis()
+    redis_at(REDIS)
     key = f"test-audit-head-{secrets.token_hex(4)}"
     app.config.update(AUDIT_HEAD_URI=REDIS, AUDIT_HEAD_KEY=key)
     yield lambda: redis.Redis.from_url(REDIS, decode_responses=True).get(key)
@@ -223,7 +220,7 @@ def servers(database, tmp_path_factory):
     The second joins with `init-db`: it finds the schema up to date and makes its own
     instance/ folder, not the other server's.
     """
-    require_redis()
+    redis_at(REDIS)
     servers = [app_server(tmp_path_factory.mktemp(f"server{n}")) for n in (1, 2)]
     assert "up to date" in servers[1].flask("init-db")
     assert (servers[1].root / "instance").is_dir()

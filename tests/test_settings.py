@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 from flask_migrate import upgrade
-from helpers import service_missing
+from helpers import redis_at
 
 from intake import config as defaults
 from intake import create_app, settings
@@ -50,16 +50,9 @@ def instance(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def redis_or_fail() -> None:
-    try:
-        redis.Redis.from_url(REDIS_URI).ping()
-    except redis.ConnectionError:
-        service_missing("Redis is not answering on 127.0.0.1:6379")
-
-
 def production_app(instance: Path, prefix: str):
     """The app as a clinic runs it, from nothing but its instance/config.py."""
-    redis_or_fail()
+    redis_at(REDIS_URI)
     (instance / "config.py").write_text(
         PRODUCTION_FILE.format(folder=instance, redis=REDIS_URI, prefix=prefix))
     app = create_app()

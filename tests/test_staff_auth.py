@@ -9,7 +9,7 @@ import json
 import re
 
 import pytest
-from helpers import STAFF_PASSWORD, add_staff, csrf_token, reset_database, service_missing, sign_in
+from helpers import STAFF_PASSWORD, add_staff, csrf_token, redis_at, reset_database, sign_in
 from sqlalchemy import select
 from support.payloads import REDIRECT_PAYLOADS
 
@@ -357,10 +357,7 @@ def test_the_rate_limit_is_shared_through_redis(tmp_path):
     import redis
 
     url = "redis://127.0.0.1:6379/15"
-    try:
-        redis.Redis.from_url(url).flushdb()
-    except redis.exceptions.ConnectionError:
-        service_missing("Redis is not answering on 127.0.0.1:6379")
+    redis_at(url).flushdb()
     config = {
         "TESTING": True, "SECRET_KEY": "k", "AUDIT_KEY": "a",
         "AUDIT_HEAD_FILE": str(tmp_path / "head"),
